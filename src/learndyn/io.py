@@ -1,0 +1,190 @@
+"""The one parquet trajectory schema of the pipeline: building, writing and reading it.
+
+Every compute rule writes a *long* (tidy) table with exactly these columns:
+
+========== ======== ===========================================================
+column     dtype    meaning
+========== ======== ===========================================================
+figure     string   figure id, e.g. ``"a2"`` (paper A, figure 2), ``"b5"``, ``"c3"``
+panel      string   panel letter(s) of the figure, e.g. ``"A"``, ``"C"``
+condition  string   experimental condition within a panel (``"sigma=0.001"``, an
+                    architecture name, a task name, ...)
+seed       int64    random seed of the network/task draw (``-1`` if none)
+learning_rate float64 learning rate (NaN if not applicable)
+step       int64    gradient step / epoch index (``-1`` for summaries)
+t          float64  time in units of tau (``step * learning_rate``, NaN if not applicable)
+quantity   string   what ``value`` is (``"loss"``, ``"W2W1"``, ``"ntk"``, ``"mse"``, ...)
+row        int32    matrix row index (``-1`` for scalars)
+col        int32    matrix column index (``-1`` for scalars and vectors)
+value      float64  the number
+source     string   ``"simulation"``, ``"exact"`` (closed form), ``"theory"``,
+                    ``"target"``, ``"fit"``, ``"summary"`` ...
+========== ======== ===========================================================
+
+This is the only module (besides :mod:`learndyn.plotting`) that touches files.
+Writes are atomic (temporary file + rename), so a job that fails leaves no
+half-written output, and deterministic: the same table gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+COLUMNS: tuple[str, ...] = (
+    "figure", "panel", "condition", "seed", "learning_rate", "step", "t",
+    "quantity", "row", "col", "value", "source",
+)
+
+SCHEMA = pa.schema([
+    ("figure", pa.string()),
+    ("panel", pa.string()),
+    ("condition", pa.string()),
+    ("seed", pa.int64()),
+    ("learning_rate", pa.float64()),
+    ("step", pa.int64()),
+    ("t", pa.float64()),
+    ("quantity", pa.string()),
+    ("row", pa.int32()),
+    ("col", pa.int32()),
+    ("value", pa.float64()),
+    ("source", pa.string()),
+])
+
+_DEFAULTS = {"seed": -1, "learning_rate": np.nan, "step": -1, "t": np.nan,
+             "row": -1, "col": -1, "condition": "", "panel": "", "source": "summary"}
+
+
+def records(values, *, quantity: str, source: str, figure: str, panel: str = "",
+            condition: str = "", seed: int = -1, learning_rate: float = np.nan,
+            steps=None, t=None) -> pd.DataFrame:
+    """Turn an array of values into rows of the trajectory schema.
+
+    ``values`` has shape ``(T,)``, ``(T, R)`` or ``(T, R, C)`` when ``steps`` (length T)
+    is given -- a trajectory of scalars, vectors or matrices -- and ``()``, ``(R,)`` or
+    ``(R, C)`` without ``steps`` (a summary). ``t`` defaults to ``steps * learning_rate``.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if steps is None:
+        v = v[None]
+        steps_arr = np.array([-1], dtype=np.int64)
+    else:
+        steps_arr = np.asarray(steps, dtype=np.int64)
+        if v.shape[0] != steps_arr.shape[0]:
+            raise ValueError(f"values have {v.shape[0]} time points but steps has {steps_arr.shape[0]}")
+    T = v.shape[0]
+    if v.ndim == 1:
+        v = v[:, None, None]
+        rows = np.array([-1]); cols = np.array([-1])
+    elif v.ndim == 2:
+        v = v[:, :, None]
+        rows = np.arange(v.shape[1]); cols = np.array([-1])
+    elif v.ndim == 3:
+        rows = np.arange(v.shape[1]); cols = np.arange(v.shape[2])
+    else:
+        raise ValueError(f"values must have at most 3 dimensions, got shape {v.shape}")
+    R, C = v.shape[1], v.shape[2]
+    if t is None:
+        t_arr = steps_arr * learning_rate if steps is not None else np.array([np.nan])
+    else:
+        t_arr = np.asarray(t, dtype=np.float64).reshape(T)
+    n = T * R * C
+    return pd.DataFrame({
+        "figure": np.full(n, figure, dtype=object),
+        "panel": np.full(n, panel, dtype=object),
+        "condition": np.full(n, condition, dtype=object),
+        "seed": np.full(n, seed, dtype=np.int64),
+        "learning_rate": np.full(n, learning_rate, dtype=np.float64),
+        "step": np.repeat(steps_arr, R * C),
+        "t": np.repeat(t_arr, R * C),
+        "quantity": np.full(n, quantity, dtype=object),
+        "row": np.tile(np.repeat(rows, C), T).astype(np.int32),
+        "col": np.tile(cols, T * R).astype(np.int32),
+        "value": v.reshape(n),
+        "source": np.full(n, source, dtype=object),
+    })
+
+
+def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate trajectory tables (an empty iterable gives an empty, typed table)."""
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty()
+    return pd.concat(frames, ignore_index=True)
+
+
+def empty() -> pd.DataFrame:
+    """An empty table with the trajectory schema."""
+    return SCHEMA.empty_table().to_pandas()
+
+
+def to_table(df: pd.DataFrame) -> pa.Table:
+    """Validate ``df`` against the schema (fill defaults for missing optional columns)."""
+    df = df.copy()
+    for col, default in _DEFAULTS.items():
+        if col not in df.columns:
+            df[col] = default
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"trajectory table lacks required columns {missing}")
+    extra = [c for c in df.columns if c not in COLUMNS]
+    if extra:
+        raise ValueError(f"trajectory table has columns outside the schema: {extra}; allowed: {list(COLUMNS)}")
+    df = df[list(COLUMNS)]
+    return pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
+
+
+def _atomic_write(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_trajectories(df: pd.DataFrame, path) -> None:
+    """Write a trajectory table to ``path`` (parquet, zstd), atomically and deterministically."""
+    table = to_table(df).replace_schema_metadata(None)
+    _atomic_write(Path(path), lambda tmp: pq.write_table(
+        table, tmp, compression="zstd", use_dictionary=True, write_statistics=True))
+
+
+def read_trajectories(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Read one or several trajectory parquet files into one DataFrame (schema-checked)."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    tables = []
+    for p in paths:
+        t = pq.read_table(p)
+        if t.schema.names != list(COLUMNS):
+            raise ValueError(f"{p}: columns {t.schema.names} do not match the trajectory schema {list(COLUMNS)}")
+        tables.append(t.cast(SCHEMA))
+    if not tables:
+        return empty()
+    return pa.concat_tables(tables).to_pandas()
+
+
+def write_checks(checks: pd.DataFrame, path) -> None:
+    """Write an acceptance-check table (columns check, value, threshold, passed) as TSV, atomically."""
+    need = ["check", "value", "threshold", "passed"]
+    if list(checks.columns[:4]) != need:
+        raise ValueError(f"check table must start with columns {need}, got {list(checks.columns)}")
+    _atomic_write(Path(path), lambda tmp: checks.to_csv(tmp, sep="\t", index=False, float_format="%.6g"))
+
+
+def read_checks(path) -> pd.DataFrame:
+    """Read a check table written by :func:`write_checks`."""
+    return pd.read_csv(path, sep="\t")
