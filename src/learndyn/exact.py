@@ -1,0 +1,222 @@
+"""Closed-form learning dynamics of two-layer linear networks from zero-balanced initialisations.
+
+Paper A: Braun, Dominé, Fitzgerald, Saxe, *Exact learning dynamics of deep linear networks
+with prior knowledge* (NeurIPS 2022; JSTAT 2023). Equations are restated in the project
+spec ``exact-dynamics.md`` (section numbers in brackets).
+
+Conventions: ``W1 (Nh, Ni)``, ``W2 (No, Nh)``, task correlation ``sigma_yx (No, Ni)`` for
+whitened inputs, ``Q = [W1^T; W2]`` so ``QQ^T`` is ``(Ni+No, Ni+No)`` with quadrants
+``W1^T W1 = QQt[:Ni, :Ni]``, ``W2 W1 = QQt[Ni:, :Ni]``, ``W2 W2^T = QQt[Ni:, Ni:]``.
+Time ``t`` is in units of ``tau = 1/eta``: the state after ``k`` gradient steps of size
+``eta`` corresponds to ``t = k * eta``. Every function is vectorised over an array of times.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import metrics as _metrics
+
+
+class SingularBError(ValueError):
+    """Theorem 3.1's matrix ``B = U^T U~ + V^T V~`` is singular (paper A assumption 3.1)."""
+
+
+#: Default number of time points evaluated per batched solve (bounds memory use).
+TIME_CHUNK = 2048
+
+
+@dataclass(frozen=True)
+class RiccatiFactors:
+    """Time-independent ingredients of Theorem 3.1 (spec 2.3) for one initialisation and task.
+
+    Shapes: ``vt (Ni, k)``, ``ut (No, k)`` task singular vectors, ``st (k,)`` task singular
+    values; ``binv (k, k) = B^{-1}``; ``g (k, k) = C^T B^{-T}``; ``m1 = B^{-1} S^{-1} B^{-T}``;
+    ``m2 = B^{-1} C``; ``m3 = B^{-1}(V^T V^ V^^T V + U^T U^ U^^T U) B^{-T}``; ``zv (Ni, k) = 2 V^ V^^T V B^{-T}``;
+    ``zu (No, k) = 2 U^ U^^T U B^{-T}``.
+    """
+
+    ni: int
+    no: int
+    vt: np.ndarray
+    ut: np.ndarray
+    st: np.ndarray
+    g: np.ndarray
+    m1: np.ndarray
+    m2: np.ndarray
+    m3: np.ndarray
+    zv: np.ndarray
+    zu: np.ndarray
+
+
+def _as_time(t) -> np.ndarray:
+    t = np.atleast_1d(np.asarray(t, dtype=float))
+    if t.ndim != 1:
+        raise ValueError(f"t must be a scalar or a 1-D array of times, got shape {t.shape}")
+    if np.any(t < 0) or not np.all(np.isfinite(t)):
+        raise ValueError("t must be finite and non-negative (time in units of tau)")
+    return t
+
+
+def riccati_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
+                    rcond: float = 1e-10) -> RiccatiFactors:
+    """Precompute the time-independent matrices of paper A Theorem 3.1 (spec 2.3).
+
+    ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` zero-balanced weights; ``sigma_yx (No, Ni)`` task.
+    Raises :class:`SingularBError` when ``B`` is singular and ``ValueError`` when the
+    network function or task is rank deficient (assumption 2.4).
+    """
+    w1 = np.asarray(w1, dtype=float)
+    w2 = np.asarray(w2, dtype=float)
+    sigma_yx = np.asarray(sigma_yx, dtype=float)
+    nh, ni = w1.shape
+    no = w2.shape[0]
+    if w2.shape[1] != nh or sigma_yx.shape != (no, ni):
+        raise ValueError(f"shape mismatch: W1 {w1.shape}, W2 {w2.shape}, sigma_yx {sigma_yx.shape}; "
+                         "need W1 (Nh, Ni), W2 (No, Nh), sigma_yx (No, Ni)")
+    k = min(ni, no)
+    u, s, vh = np.linalg.svd(w2 @ w1, full_matrices=False)
+    u, s, v = u[:, :k], s[:k], vh[:k].T
+    if s[-1] <= rcond * max(s[0], 1e-300):
+        raise ValueError(f"W2 W1 at t=0 is rank deficient (singular values {s}); Theorem 3.1 needs "
+                         "rank(W2 W1(0)) = min(Ni, No) (paper A assumption 2.4)")
+    ut_full, st, vth_full = np.linalg.svd(sigma_yx, full_matrices=True)
+    if st[-1] <= rcond * max(st[0], 1e-300):
+        raise ValueError(f"sigma_yx is rank deficient (singular values {st}); Theorem 3.1 needs "
+                         "rank(sigma_yx) = min(Ni, No) (paper A assumption 2.4)")
+    ut, vt = ut_full[:, :k], vth_full[:k].T
+    uhat = ut_full[:, k:] if no > ni else np.zeros((no, 0))
+    vhat = vth_full[k:].T if ni > no else np.zeros((ni, 0))
+
+    b = u.T @ ut + v.T @ vt
+    c = u.T @ ut - v.T @ vt
+    sb = np.linalg.svd(b, compute_uv=False)
+    if sb[-1] < 1e-8 * max(sb[0], 1.0):
+        hint = ""
+        if ni == no:
+            hint = (" For a square problem this happens exactly when sign det(W2 W1(0)) != sign det(sigma_yx): "
+                    "the exact flow then goes to a saddle (reversal learning). Draw the initialisation with "
+                    "learndyn.init.zero_balanced(..., sigma_yx=task) or call learndyn.init.fix_det_sign, "
+                    "or use the reversal-learning solution for aligned singular vectors.")
+        raise SingularBError(f"B = U^T U~ + V^T V~ is singular (smallest singular value {sb[-1]:.3g}), so "
+                             f"Theorem 3.1 of paper A does not apply (assumption 3.1).{hint}")
+    binv = np.linalg.inv(b)
+    m1 = (binv / s) @ binv.T
+    m2 = binv @ c
+    proj = v.T @ vhat @ vhat.T @ v + u.T @ uhat @ uhat.T @ u
+    m3 = binv @ proj @ binv.T
+    return RiccatiFactors(
+        ni=ni, no=no, vt=vt, ut=ut, st=st, g=c.T @ binv.T, m1=m1, m2=m2, m3=m3,
+        zv=2.0 * vhat @ (vhat.T @ v) @ binv.T, zu=2.0 * uhat @ (uhat.T @ u) @ binv.T,
+    )
+
+
+def _za(f: RiccatiFactors, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``Z_top (T, Ni, k)``, ``Z_bottom (T, No, k)`` and ``A (T, k, k)`` of Theorem 3.1 at times ``t``."""
+    e = np.exp(-f.st[None, :] * t[:, None])                       # (T, k) diagonal of E(t)
+    ee = e[:, :, None] * e[:, None, :]                            # E X E  ==  X * ee
+    egE = f.g[None] * ee                                          # E C^T B^-T E
+    one_m_e2 = 1.0 - e * e
+    mid = (f.m2[None] * (one_m_e2 / f.st[None, :])[:, None, :]) @ f.m2.T[None]
+    a = (4.0 * f.m1[None] + mid + 4.0 * t[:, None, None] * f.m3[None]) * ee
+    idx = np.arange(len(f.st))
+    a[:, idx, idx] += one_m_e2 / f.st[None, :]
+    z_top = f.vt[None] - f.vt[None] @ egE + f.zv[None] * e[:, None, :]
+    z_bot = f.ut[None] + f.ut[None] @ egE + f.zu[None] * e[:, None, :]
+    return z_top, z_bot, a
+
+
+def _chunks(t: np.ndarray, chunk: int):
+    for i in range(0, len(t), chunk):
+        yield slice(i, min(i + chunk, len(t)))
+
+
+def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TIME_CHUNK) -> np.ndarray:
+    """``QQ^T(t)`` of a zero-balanced two-layer linear network: paper A Theorem 3.1, Eq. (spec 2.3).
+
+    ``QQ^T(t) = Z(t) A(t)^{-1} Z(t)^T``, numerically stable for all ``t`` (only negative
+    exponentials), valid for equal and unequal input/output dimensions.
+
+    Parameters: ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` zero-balanced initial weights,
+    ``sigma_yx (No, Ni)`` input-output correlation of whitened data, ``t`` scalar or ``(T,)``
+    times in units of tau. Returns ``(T, Ni+No, Ni+No)``.
+    Raises :class:`SingularBError` if assumption 3.1 fails (see :func:`learndyn.init.fix_det_sign`).
+    """
+    t = _as_time(t)
+    f = riccati_factors(w1, w2, sigma_yx)
+    n = f.ni + f.no
+    out = np.empty((len(t), n, n))
+    for sl in _chunks(t, chunk):
+        zt, zb, a = _za(f, t[sl])
+        z = np.concatenate([zt, zb], axis=1)                        # (T, n, k)
+        out[sl] = z @ np.linalg.solve(a, np.swapaxes(z, 1, 2))
+    return out
+
+
+def network_function(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t,
+                     chunk: int = TIME_CHUNK) -> np.ndarray:
+    """Network function ``W2 W1(t)``: the bottom-left quadrant of Theorem 3.1 (spec 2.3, 2.5).
+
+    Cheaper than :func:`qqt` when only the function (or the loss) is needed.
+    Shapes as :func:`qqt`; returns ``(T, No, Ni)``.
+    """
+    t = _as_time(t)
+    f = riccati_factors(w1, w2, sigma_yx)
+    out = np.empty((len(t), f.no, f.ni))
+    for sl in _chunks(t, chunk):
+        zt, zb, a = _za(f, t[sl])
+        out[sl] = zb @ np.linalg.solve(a, np.swapaxes(zt, 1, 2))
+    return out
+
+
+def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray, t,
+         chunk: int = TIME_CHUNK) -> np.ndarray:
+    """Loss of the exact network function, ``L(W(t)) = 1/2 ||W(t) - sigma_yx||_F^2 + L*``
+    (spec 1.1, whitened inputs; ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2``).
+
+    ``sigma_yy (No, No)``; other shapes as :func:`qqt`. Returns ``(T,)``.
+    """
+    w = network_function(w1, w2, sigma_yx, t, chunk=chunk)
+    return _metrics.loss(w, sigma_yx, sigma_yy)
+
+
+def limit(sigma_yx: np.ndarray) -> np.ndarray:
+    """``QQ^T(t -> infinity)``: paper A Theorem 3.2 (spec 2.4).
+
+    ``[[V~ S~ V~^T, V~ S~ U~^T], [U~ S~ V~^T, U~ S~ U~^T]]`` for ``sigma_yx = U~ S~ V~^T``;
+    returns ``(Ni+No, Ni+No)``.
+    """
+    sigma_yx = np.asarray(sigma_yx, dtype=float)
+    u, s, vh = np.linalg.svd(sigma_yx, full_matrices=False)
+    z = np.concatenate([vh.T, u], axis=0)
+    return (z * s) @ z.T
+
+
+def qqt_fukumizu(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> np.ndarray:
+    """Fukumizu's closed form of ``QQ^T(t)`` (spec 2.2; paper A Eq. for the square case).
+
+    ``QQ^T = e^{Ft} Q0 [I + 1/2 Q0^T F^{-1} (e^{2Ft} - I) Q0]^{-1} Q0^T e^{Ft}`` with
+    ``F = [[0, sigma_yx^T], [sigma_yx, 0]]``. Needs ``Ni == No`` and ``sigma_yx`` invertible.
+    Numerically unstable at long times (positive exponentials): use only as a reference for
+    ``t * max singular value <~ 10``. Shapes as :func:`qqt`.
+    """
+    t = _as_time(t)
+    w1 = np.asarray(w1, dtype=float)
+    w2 = np.asarray(w2, dtype=float)
+    sigma_yx = np.asarray(sigma_yx, dtype=float)
+    ni, no = w1.shape[1], w2.shape[0]
+    if ni != no:
+        raise ValueError(f"Fukumizu's form needs Ni == No (got Ni={ni}, No={no}); use qqt (Theorem 3.1)")
+    f_mat = np.block([[np.zeros((ni, ni)), sigma_yx.T], [sigma_yx, np.zeros((no, no))]])
+    lam, p = np.linalg.eigh(f_mat)
+    if np.min(np.abs(lam)) < 1e-12 * np.max(np.abs(lam)):
+        raise ValueError("F is singular (sigma_yx not invertible): Fukumizu's form does not apply")
+    q0 = np.concatenate([w1.T, w2], axis=0)                       # (n, Nh)
+    pq = p.T @ q0                                                  # Q0 in F's eigenbasis
+    ef = np.exp(lam[None, :] * t[:, None])                         # (T, n)
+    g = (np.expm1(2.0 * lam[None, :] * t[:, None]) / lam[None, :])  # F^{-1}(e^{2Ft}-I) eigenvalues
+    k = np.eye(q0.shape[1])[None] + 0.5 * np.einsum("in,ti,im->tnm", pq, g, pq)
+    left = p[None] @ (ef[:, :, None] * pq[None])                   # e^{Ft} Q0, (T, n, Nh)
+    return left @ np.linalg.solve(k, np.swapaxes(left, 1, 2))

@@ -1,0 +1,73 @@
+"""Read-outs of linear networks: losses, representational similarity matrices, the NTK.
+
+Spec ``exact-dynamics.md`` section 2.5 (paper A Section 4 and Appendix). All functions
+accept leading batch dimensions (``...``) on the weight-derived arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def optimal_loss(sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> float:
+    """Global minimum ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2`` for whitened inputs (spec 1.1)."""
+    return 0.5 * float(np.trace(sigma_yy)) - 0.5 * float(np.sum(np.asarray(sigma_yx) ** 2))
+
+
+def loss(w: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> np.ndarray:
+    """Mean-over-samples squared-error loss of network function ``W`` with whitened inputs:
+    ``L(W) = 1/2 ||W - sigma_yx||_F^2 + L*`` (spec 1.1).
+
+    ``w (..., No, Ni)``, ``sigma_yx (No, Ni)``, ``sigma_yy (No, No)``; returns ``(...)``.
+    """
+    d = np.asarray(w) - sigma_yx
+    return 0.5 * np.sum(d * d, axis=(-2, -1)) + optimal_loss(sigma_yx, sigma_yy)
+
+
+def loss_samples(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``1/2 mean_n ||y_n - W x_n||^2`` from samples (spec 1.1). ``w (..., No, Ni)``, ``x (Ni, N)``, ``y (No, N)``."""
+    e = y - np.asarray(w) @ x
+    return 0.5 * np.sum(e * e, axis=(-2, -1)) / x.shape[1]
+
+
+def rsm_input(w1tw1: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Hidden-layer RSM computed from the inputs: ``H^T H = X^T (W1^T W1) X`` (spec 2.5).
+
+    ``w1tw1 (..., Ni, Ni)`` (top-left quadrant of ``QQ^T``), ``x (Ni, N)``; returns ``(..., N, N)``.
+    """
+    return x.T @ w1tw1 @ x
+
+
+def rsm_output(w2w2t: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Hidden-layer RSM computed from the targets: ``H_y^T H_y = Y^T (W2 W2^T)^+ Y`` with
+    ``H_y = W2^+ Y`` (spec 2.5; uses ``(W2^+)^T W2^+ = (W2 W2^T)^+``).
+
+    ``w2w2t (..., No, No)`` (bottom-right quadrant of ``QQ^T``), ``y (No, N)``; returns ``(..., N, N)``.
+    """
+    return y.T @ np.linalg.pinv(w2w2t, hermitian=True) @ y
+
+
+def ntk(w1tw1: np.ndarray, w2w2t: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Finite-width neural tangent kernel of ``f(x) = W2 W1 x`` (spec 2.5):
+    ``Theta = I_No (x) (X^T W1^T W1 X) + (W2 W2^T) (x) (X^T X)``, output-major ordering
+    (row index ``o * N + n``).
+
+    ``w1tw1 (..., Ni, Ni)``, ``w2w2t (..., No, No)``, ``x (Ni, N)``; returns ``(..., No*N, No*N)``.
+    """
+    w1tw1 = np.asarray(w1tw1)
+    w2w2t = np.asarray(w2w2t)
+    no = w2w2t.shape[-1]
+    n = x.shape[1]
+    k_in = x.T @ w1tw1 @ x                                       # (..., N, N)
+    k_x = x.T @ x                                                # (N, N)
+    eye = np.eye(no)
+    batch = np.broadcast_shapes(k_in.shape[:-2], w2w2t.shape[:-2])
+    out = (eye[:, None, :, None] * k_in[..., None, :, None, :]
+           + w2w2t[..., :, None, :, None] * k_x[None, :, None, :])
+    return np.broadcast_to(out, batch + (no, n, no, n)).reshape(batch + (no * n, no * n))
+
+
+def split_qqt(qqt: np.ndarray, ni: int) -> dict[str, np.ndarray]:
+    """Quadrants of ``QQ^T (..., Ni+No, Ni+No)``: ``W1tW1 (..., Ni, Ni)``, ``W2W1 (..., No, Ni)``,
+    ``W2W2t (..., No, No)`` (spec 1.2)."""
+    return {"W1tW1": qqt[..., :ni, :ni], "W2W1": qqt[..., ni:, :ni], "W2W2t": qqt[..., ni:, ni:]}
