@@ -148,6 +148,9 @@ def _atomic_write(path: Path, write) -> None:
     os.close(fd)
     try:
         write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -188,3 +191,49 @@ def write_checks(checks: pd.DataFrame, path) -> None:
 def read_checks(path) -> pd.DataFrame:
     """Read a check table written by :func:`write_checks`."""
     return pd.read_csv(path, sep="\t")
+
+
+def select(df: pd.DataFrame, **filters) -> pd.DataFrame:
+    """Rows of a trajectory table whose columns equal the given values (e.g. ``quantity="loss"``)."""
+    mask = np.ones(len(df), dtype=bool)
+    for col, val in filters.items():
+        mask &= (df[col] == val).to_numpy()
+    return df[mask]
+
+
+def to_array(df: pd.DataFrame, **filters) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`records` for one trajectory: ``(steps (T,), values (T,) | (T, R) | (T, R, C))``.
+
+    Selects rows by ``filters`` first; the selection must hold one value per (step, row, col).
+    """
+    sub = select(df, **filters) if filters else df
+    if sub.empty:
+        raise KeyError(f"no rows match {filters}")
+    steps = np.unique(sub["step"].to_numpy())
+    rows = np.unique(sub["row"].to_numpy())
+    cols = np.unique(sub["col"].to_numpy())
+    n = len(steps) * len(rows) * len(cols)
+    if len(sub) != n:
+        raise ValueError(f"selection {filters} is not one trajectory: {len(sub)} rows for "
+                         f"{len(steps)} steps x {len(rows)} rows x {len(cols)} cols")
+    order = np.lexsort((sub["col"].to_numpy(), sub["row"].to_numpy(), sub["step"].to_numpy()))
+    vals = sub["value"].to_numpy()[order].reshape(len(steps), len(rows), len(cols))
+    if rows[0] == -1:
+        return steps, vals[:, 0, 0]
+    if cols[0] == -1:
+        return steps, vals[:, :, 0]
+    return steps, vals
+
+
+def scalar(df: pd.DataFrame, **filters) -> float:
+    """The single value selected by ``filters`` (raises if there is not exactly one)."""
+    sub = select(df, **filters)
+    if len(sub) != 1:
+        raise KeyError(f"expected one row for {filters}, found {len(sub)}")
+    return float(sub["value"].iloc[0])
+
+
+def check_table(rows) -> pd.DataFrame:
+    """Acceptance-check table from ``(check, value, threshold, passed)`` tuples."""
+    return pd.DataFrame(list(rows), columns=["check", "value", "threshold", "passed"]).astype(
+        {"check": str, "value": float, "threshold": str, "passed": bool})

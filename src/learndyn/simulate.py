@@ -28,7 +28,8 @@ class Trajectory:
 
     ``steps (K,)`` recorded steps; ``records[name] (K, B, ...)`` for each requested quantity;
     ``loss (S+1, B)`` the loss at *every* step ``0..S`` where ``S`` is the number of steps run;
-    ``w1 (B, Nh, Ni)``, ``w2 (B, No, Nh)`` the final weights (after ``S`` updates).
+    ``w1 (B, Nh, Ni)``, ``w2 (B, No, Nh)`` the final weights (after ``S`` updates). Without a batch
+    axis in the input weights, the ``B`` axis is dropped from every array.
     """
 
     steps: np.ndarray
@@ -63,7 +64,7 @@ def gd_linear(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learning_rat
     Returns a :class:`Trajectory`; records that fall after an early stop are absent (``steps``
     lists only the recorded ones).
     """
-    squeeze = np.ndim(w1) == 2
+    squeeze = np.ndim(w1) == 2 and np.ndim(w2) == 2 and np.ndim(learning_rate) == 0
     w1 = np.array(w1, dtype=dtype, ndmin=3, copy=True)
     w2 = np.array(w2, dtype=dtype, ndmin=3, copy=True)
     b = max(w1.shape[0], w2.shape[0], np.size(learning_rate))
@@ -120,7 +121,8 @@ def gd_linear(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learning_rat
     out = {name: (np.stack(v) if v else np.empty((0,))) for name, v in recs.items()}
     if squeeze:
         out = {k: v[:, 0] if v.ndim > 1 else v for k, v in out.items()}
-    return Trajectory(steps=rec_steps[:rec_idx], records=out, loss=losses[: step + 1],
+    losses = losses[: step + 1]
+    return Trajectory(steps=rec_steps[:rec_idx], records=out, loss=losses[:, 0] if squeeze else losses,
                       w1=w1[0] if squeeze else w1, w2=w2[0] if squeeze else w2, n_steps=step)
 
 

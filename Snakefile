@@ -1,0 +1,25 @@
+# learndyn: reproduce the figures of three papers on the learning dynamics of neural networks.
+#   snakemake --cores 16                     every figure at the papers' scale
+#   snakemake --cores 2 fig_a2               one figure
+#   snakemake --cores 2 --config scale=smoke every figure in seconds (tests, CI)
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+
+
+# one rule file per paper (paper_a.smk, paper_b.smk, ...), each appending its figures to ALL_TARGETS
+for _rules in sorted(Path(workflow.basedir, "workflow", "rules").glob("paper_*.smk")):
+
+    include: str(_rules.relative_to(workflow.basedir))
+
+
+rule all:
+    default_target: True
+    input:
+        ALL_TARGETS,

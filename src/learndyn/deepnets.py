@@ -1,0 +1,868 @@
+"""Paper B's deep networks on PyTorch: architectures, training and per-epoch tracking of h, y, w.
+
+Implements spec ``universality.md`` sections 5.1-5.2 (architectures, initialisation, training rules)
+and the per-epoch measurements the effective theory is fitted to (spec 1.2-1.4, paper Eq. 5, 8 / 20).
+This is the only module of :mod:`learndyn` that imports :mod:`torch`; everything it returns is NumPy.
+
+Networks (spec 5.2; ``L`` hidden layers of width ``P``; ``acts[i]`` = i-th hidden activity, 0-based,
+taken *after* the activation and, for the skip network, after the skip addition):
+
+* ``"mlp"``      ``in -> P -> ... -> P -> out`` (``L + 1`` affine layers, activation after all but the last).
+* ``"resnet"``   as ``"mlp"``, with ``a_i = act(W_i a_{i-1} + b_i) + a_{i-2}`` for hidden layers ``i >= 2``
+  (every activity skips over the next two layers; no skip into the output layer).
+* ``"cnn"``      ``Linear(in -> P)``, ``Conv1d(1 -> C, k)``, ``(L - 1) x Conv1d(C -> C, k)``, ``Conv1d(C -> 1, k)``,
+  ``Linear(P - (L + 1)(k - 1) -> out)``; stride 1, no padding, the ``P`` features of the first layer are
+  the length of a 1-channel signal; conv activities are flattened channel-major (``C x length``).
+  Paper row "Convolution" (L = 10, C = 20, k = 11): ``acts[0]`` is the linear layer, ``acts[1..10]`` the
+  20-channel convs, ``acts[11]`` the 1-channel conv (length 390); observed ``acts[5]`` (20 x 450 = 9000).
+* ``"dropout"``  as ``"mlp"`` with ``Dropout(p)`` before *every* affine layer (also on the input and before the
+  output layer). Dropout is active only in the training forward passes; tracking is in eval mode.
+
+Initialisation (spec 5.1, paper App. B.1): every weight ``~ N(0, std^2)`` with the Xavier-normal
+``std = gain * sqrt(2 / (fan_in + fan_out))`` (conv: ``fan = channels * kernel``), every bias zero.
+
+Batching. Every network object holds ``S`` independent networks of one architecture as *stacked*
+parameters (leading axis ``S``): affine layers run as batched matmuls (``baddbmm``), conv layers as one
+grouped convolution (``groups = S``). The training loss is the *sum* of the ``S`` per-network losses, so
+each network's gradient is exactly its own, and SGD / Adam are elementwise, so stacking is exact up to
+floating-point rounding of the batched kernels. Each network owns its random streams, derived from its
+seed only: initialisation, minibatch shuffling and dropout masks are drawn per network with the same
+calls whether it trains alone or inside a batch. One network is simply ``S = 1`` of the same code.
+
+Measurements (spec 1.4, 3.1, 5.1). At the start of every epoch ``k`` (before update ``k``; ``k = 0`` is the
+initialisation), in eval mode, for the tracked pair ``(x_1, y_1), (x_2, y_2)``::
+
+    h_k = ||Delta h||^2   (observed hidden layer(s))     y_k = ||Delta yhat||^2
+    w_k = Delta yhat . (Delta yhat - Delta y)            loss_k = training loss on the two tracked points
+
+with ``Delta = (point 2) - (point 1)``. A run of ``n`` epochs gives ``n`` samples (paper Eq. 49 data); the
+state after the last update is reported separately as ``final_*``.
+
+Epoch = one pass over the training set; for the two-point and XOR tasks the batch (100) exceeds the data,
+so one epoch is one full-batch gradient step (pass ``batch_size=None``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "ACTIVATIONS", "ArchSpec", "TABLE1", "table1", "two_point_dataset", "pair_hyw",
+    "StackedNet", "build", "initial_parameters", "train", "train_batched", "resolve_device",
+]
+
+#: Activation names accepted by :class:`ArchSpec` (spec 5.1). Aliases: ``swish`` = ``silu``,
+#: ``linear`` = ``none``.
+ACTIVATIONS = ("leaky_relu", "relu", "elu", "tanh", "silu", "none")
+_ALIASES = {"swish": "silu", "linear": "none", "identity": "none", "leakyrelu": "leaky_relu",
+            "leaky relu": "leaky_relu"}
+_KINDS = ("mlp", "resnet", "cnn", "dropout")
+_LOSSES = ("half_mse", "mse")
+
+
+def _activation(name: str):
+    if name == "leaky_relu":
+        return lambda z: F.leaky_relu(z, 0.01)
+    if name == "relu":
+        return F.relu
+    if name == "elu":
+        return lambda z: F.elu(z, 1.0)
+    if name == "tanh":
+        return torch.tanh
+    if name == "silu":
+        return F.silu
+    if name == "none":
+        return lambda z: z
+    raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+
+
+# ------------------------------------------------------------------------------------------------
+# Architecture description
+# ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """One architecture of spec 5.2 (immutable, hashable; record ``asdict(spec)`` with the run).
+
+    ``kind`` in ``{"mlp", "resnet", "cnn", "dropout"}``; ``n_hidden`` = L (for ``"cnn"``: the number of
+    C-channel conv layers); ``width`` = P (for ``"cnn"``: output size of the first linear layer = signal
+    length); ``activation`` in :data:`ACTIVATIONS`; ``gain`` = Xavier-normal gain; ``in_dim`` / ``out_dim``
+    data dimensions; ``dropout_p`` (kind ``"dropout"`` only); ``channels`` / ``kernel`` (kind ``"cnn"`` only);
+    ``observe`` = default observed hidden-activity index (``None``: see :meth:`default_observe`).
+    """
+
+    kind: str = "mlp"
+    n_hidden: int = 20
+    width: int = 500
+    activation: str = "leaky_relu"
+    gain: float = 1.0
+    in_dim: int = 1
+    out_dim: int = 1
+    dropout_p: float = 0.1
+    channels: int = 20
+    kernel: int = 11
+    observe: int | None = None
+
+    def __post_init__(self):
+        act = _ALIASES.get(self.activation.lower(), self.activation.lower())
+        object.__setattr__(self, "activation", act)
+        if self.kind not in _KINDS:
+            raise ValueError(f"unknown kind {self.kind!r}; choose from {_KINDS}")
+        if act not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {self.activation!r}; choose from {ACTIVATIONS}")
+        if self.n_hidden < 1 or self.width < 1 or self.in_dim < 1 or self.out_dim < 1:
+            raise ValueError("n_hidden, width, in_dim and out_dim must be >= 1")
+        if self.kind == "cnn" and self.conv_out_length < 1:
+            raise ValueError(f"cnn: width {self.width} too short for {self.n_hidden + 1} convolutions "
+                             f"of kernel {self.kernel}")
+        if self.kind == "dropout" and not 0.0 <= self.dropout_p < 1.0:
+            raise ValueError("dropout_p must be in [0, 1)")
+        if self.observe is not None and not 0 <= self.observe < self.n_acts:
+            raise ValueError(f"observe={self.observe} out of range 0..{self.n_acts - 1}")
+
+    @property
+    def conv_out_length(self) -> int:
+        """Length of the last conv activity (``"cnn"``): ``P - (L + 1)(k - 1)`` (390 for the paper row)."""
+        return self.width - (self.n_hidden + 1) * (self.kernel - 1)
+
+    @property
+    def n_acts(self) -> int:
+        """Number of hidden activities ``acts[0..n_acts-1]``: L (``"cnn"``: L + 2)."""
+        return self.n_hidden + 2 if self.kind == "cnn" else self.n_hidden
+
+    def default_observe(self) -> int:
+        """Observed hidden activity (spec 5.2): ``observe`` if set, else ``acts[L // 2]``.
+
+        Exception ``"dropout"`` (spec 5.2 / D12): the reference observed module ``L // 2`` of a list with
+        two modules per hidden layer (dropout, linear+activation), i.e. ``acts[(L // 2 - 1) // 2]``;
+        for L = 10 this is ``acts[2]`` (3rd hidden layer). The paper's "halfway" is ``acts[L // 2]``.
+        """
+        if self.observe is not None:
+            return self.observe
+        if self.kind == "dropout":
+            return max((self.n_hidden // 2 - 1) // 2, 0)
+        return self.n_hidden // 2
+
+    def layer_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        """``[(type, weight shape)]`` in forward order; type ``"linear"`` (out, in) or ``"conv"`` (C_out, C_in, k)."""
+        L, P = self.n_hidden, self.width
+        if self.kind == "cnn":
+            C, k = self.channels, self.kernel
+            shapes = [("linear", (P, self.in_dim)), ("conv", (C, 1, k))]
+            shapes += [("conv", (C, C, k))] * (L - 1)
+            shapes += [("conv", (1, C, k)), ("linear", (self.out_dim, self.conv_out_length))]
+            return shapes
+        dims = [self.in_dim] + [P] * L + [self.out_dim]
+        return [("linear", (dims[i + 1], dims[i])) for i in range(L + 1)]
+
+    def xavier_std(self, shape: tuple[int, ...]) -> float:
+        """Xavier-normal std ``gain * sqrt(2 / (fan_in + fan_out))`` of a weight of ``shape`` (spec 5.1)."""
+        receptive = int(np.prod(shape[2:])) if len(shape) > 2 else 1
+        fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+        return self.gain * math.sqrt(2.0 / (fan_in + fan_out))
+
+
+# Paper B Table 1 (two-point experiments; spec 6.0 D1: paper values, identical to the reference after its
+# lr/2, epochs*2 conversion), plus the Adam row of Fig. 13 (D13). Dropout observes acts[2] (D12; the
+# paper's "halfway" acts[4] is ``observe_alt``). Every row: 2-point data dx2 = 1, dy2 = 0.5, full batch,
+# loss 0.5*MSE.
+def _row(kind="mlp", L=20, P=500, act="leaky_relu", gain=1.0, lr=0.005, epochs=6000, optimizer="sgd",
+         observe=None, observe_alt=None):
+    arch = ArchSpec(kind=kind, n_hidden=L, width=P, activation=act, gain=gain, observe=observe)
+    return {"arch": arch, "lr": lr, "epochs": epochs, "optimizer": optimizer,
+            "observe": arch.default_observe(), "observe_alt": observe_alt}
+
+
+TABLE1: dict[str, dict] = {
+    "default": _row(),
+    "convolution": _row(kind="cnn", L=10, gain=0.95, lr=0.002, observe=5),
+    "skip": _row(kind="resnet", gain=0.1, lr=0.01),
+    "shallow": _row(L=2, gain=0.35, lr=0.01),
+    "narrow": _row(P=50, gain=1.05, lr=0.005),
+    "dropout": _row(kind="dropout", L=10, gain=1.0, lr=0.005, observe=2, observe_alt=4),
+    "linear": _row(act="none", gain=0.85, lr=0.00125),
+    "relu": _row(act="relu", gain=1.0, lr=0.005),
+    "elu": _row(act="elu", gain=0.95, lr=0.00045),
+    "tanh": _row(act="tanh", gain=0.85, lr=0.00125),
+    "swish": _row(act="silu", gain=1.7, lr=0.0025),
+    "low": _row(gain=0.9, lr=0.015),
+    "intermediate": _row(gain=1.1, lr=0.0025),
+    "high": _row(gain=1.3, lr=0.00075),
+    "very_high": _row(gain=1.4, lr=0.00025),
+    "adam": _row(gain=1.0, lr=5e-7, optimizer="adam"),
+}
+
+
+def table1(name: str, **overrides) -> dict:
+    """A copy of a :data:`TABLE1` row; ``overrides`` replace ArchSpec fields (e.g. ``width=50``)."""
+    row = dict(TABLE1[name])
+    if overrides:
+        row["arch"] = replace(row["arch"], **overrides)
+    return row
+
+
+def two_point_dataset(dx2: float = 1.0, dy2: float = 0.5, in_dim: int = 1, out_dim: int = 1):
+    """Two-point dataset of spec 4.1 (paper App. B.1): ``X (2, in_dim)``, ``Y (2, out_dim)``, float32.
+
+    1-D: ``x = (-1, -1 + sqrt(dx2))``, ``y = (0.6, 0.6 + sqrt(dy2))``. In D dimensions every coordinate
+    equals the 1-D value divided by ``sqrt(D)``, so ``||Delta x||^2 = dx2`` and ``||Delta y||^2 = dy2``.
+    """
+    x = np.array([-1.0, -1.0 + math.sqrt(dx2)])
+    y = np.array([0.6, 0.6 + math.sqrt(dy2)])
+    X = np.repeat(x[:, None], in_dim, axis=1) / math.sqrt(in_dim)
+    Y = np.repeat(y[:, None], out_dim, axis=1) / math.sqrt(out_dim)
+    return X.astype(np.float32), Y.astype(np.float32)
+
+
+def pair_hyw(h1, h2, yhat1, yhat2, y1, y2):
+    """Spec 1.4 / paper Eq. 8 (= 20) for one pair, NumPy, float64.
+
+    ``h1, h2 (..., F)`` hidden activities, ``yhat1, yhat2 (..., D)`` outputs, ``y1, y2 (D,)`` targets.
+    Returns ``(h, y, w)`` with ``h = ||h2 - h1||^2``, ``y = ||yhat2 - yhat1||^2``,
+    ``w = Delta yhat . (Delta yhat - Delta y)``; each of shape ``(...)``.
+    """
+    dh = np.asarray(h2, np.float64) - np.asarray(h1, np.float64)
+    dyh = np.asarray(yhat2, np.float64) - np.asarray(yhat1, np.float64)
+    dy = np.asarray(y2, np.float64) - np.asarray(y1, np.float64)
+    return (dh ** 2).sum(-1), (dyh ** 2).sum(-1), (dyh * (dyh - dy)).sum(-1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Devices and random streams
+# ------------------------------------------------------------------------------------------------
+
+def resolve_device(device: str | torch.device = "cpu") -> torch.device:
+    """``"cpu"`` (default), ``"cuda"`` / ``"cuda:N"`` (error if CUDA is absent), or ``"auto"`` (CUDA if present)."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
+    return dev
+
+
+_STREAM_INIT, _STREAM_SHUFFLE, _STREAM_DROPOUT = 0, 1, 2
+
+
+def _stream_seed(seed: int, stream: int) -> int:
+    """Independent 63-bit seed for one random stream of one network (NumPy SeedSequence)."""
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFFFFFFFFFF, stream]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+def _generator(seed: int, stream: int, device: torch.device) -> torch.Generator:
+    g = torch.Generator(device=device)
+    g.manual_seed(_stream_seed(seed, stream))
+    return g
+
+
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _dtype(dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return _DTYPES[np.dtype(dtype).name]
+
+
+# ------------------------------------------------------------------------------------------------
+# Stacked networks
+# ------------------------------------------------------------------------------------------------
+
+def initial_parameters(arch: ArchSpec, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Initial ``[(W, b)]`` of one network (float64 NumPy; spec 5.1), in forward order.
+
+    Affine ``W (out, in)``, conv ``W (C_out, C_in, k)`` (PyTorch layouts). Network ``seed`` draws its
+    layers in order from its own generator: ``W = std * N(0, 1)`` (float32 draws), ``b = 0``.
+    """
+    g = _generator(seed, _STREAM_INIT, torch.device("cpu"))
+    out = []
+    for _, shape in arch.layer_shapes():
+        w = torch.randn(shape, generator=g, dtype=torch.float32) * arch.xavier_std(shape)
+        out.append((w.double().numpy(), np.zeros(shape[0])))
+    return out
+
+
+class StackedNet(torch.nn.Module):
+    """``S`` independent networks of one :class:`ArchSpec` with stacked parameters.
+
+    ``weights[i]``: ``(S, out, in)`` (affine) or ``(S, C_out, C_in, k)`` (conv); ``biases[i]``: ``(S, out)``.
+    Build with :func:`build`. ``forward(x)`` takes ``x (S, B, in_dim)`` (or ``(B, in_dim)``, shared by all
+    networks) and returns ``(out (S, B, out_dim), acts)`` with ``acts[i] (S, B, F_i)`` for the requested
+    hidden activities (``F_i = width``, or ``C * length`` for conv activities).
+    """
+
+    def __init__(self, arch: ArchSpec, seeds: Sequence[int], device="cpu", dtype="float32"):
+        super().__init__()
+        self.arch = arch
+        self.seeds = [int(s) for s in seeds]
+        self.S = len(self.seeds)
+        if self.S < 1:
+            raise ValueError("need at least one seed")
+        self.device = resolve_device(device)
+        self.dtype = _dtype(dtype)
+        self.layer_types = [t for t, _ in arch.layer_shapes()]
+        self._act = _activation(arch.activation)
+        per_net = [initial_parameters(arch, s) for s in self.seeds]
+        ws, bs = [], []
+        for i in range(len(self.layer_types)):
+            w = np.stack([p[i][0] for p in per_net])
+            b = np.stack([p[i][1] for p in per_net])
+            # float32 draws -> float64 NumPy -> chosen dtype: exact for float32 and float64.
+            ws.append(torch.nn.Parameter(torch.as_tensor(w, dtype=self.dtype, device=self.device)))
+            bs.append(torch.nn.Parameter(torch.as_tensor(b, dtype=self.dtype, device=self.device)))
+        self.weights = torch.nn.ParameterList(ws)
+        self.biases = torch.nn.ParameterList(bs)
+        self._dropout_gens = None
+        if arch.kind == "dropout":
+            self.set_dropout_streams()
+
+    # -- parameters -------------------------------------------------------------------------------
+    def params(self) -> list[torch.Tensor]:
+        """All parameter tensors in a fixed order (weights and biases interleaved by layer)."""
+        out = []
+        for w, b in zip(self.weights, self.biases):
+            out += [w, b]
+        return out
+
+    def numpy_params(self, s: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Current ``[(W, b)]`` of network ``s`` as float64 NumPy (layouts as :func:`initial_parameters`)."""
+        return [(w[s].detach().cpu().double().numpy(), b[s].detach().cpu().double().numpy())
+                for w, b in zip(self.weights, self.biases)]
+
+    # -- forward ----------------------------------------------------------------------------------
+    def dropout_mask(self, shape) -> torch.Tensor:
+        """0/1 keep mask ``(S, *shape)`` for one dropout site; network s draws from its own generator."""
+        p = self.arch.dropout_p
+        return torch.stack([(torch.rand(shape, generator=g, device=self.device, dtype=self.dtype) >= p)
+                            for g in self._dropout_gens]).to(self.dtype)
+
+    def set_dropout_streams(self, seeds: Sequence[int] | None = None):
+        """(Re)start the per-network dropout streams (done by the trainers; default: the net's seeds)."""
+        self._dropout_gens = [_generator(s, _STREAM_DROPOUT, self.device) for s in (seeds or self.seeds)]
+
+    def forward(self, x: torch.Tensor, observe: Sequence[int] | None = None, train: bool = False,
+                all_acts: bool = False):
+        """Forward pass (spec 5.2). ``train=True`` applies dropout (kind ``"dropout"``).
+
+        Returns ``(out (S, B, out_dim), acts)``: ``acts`` is a dict ``{i: (S, B, F_i)}`` for ``i`` in
+        ``observe`` (all hidden activities if ``all_acts``).
+        """
+        arch, act, S = self.arch, self._act, self.S
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(S, *x.shape)
+        B = x.shape[1]
+        want = set(range(arch.n_acts)) if all_acts else set(observe or ())
+        acts: dict[int, torch.Tensor] = {}
+        drop = train and arch.kind == "dropout"
+        W, b = self.weights, self.biases
+        if arch.kind == "cnn":
+            L = arch.n_hidden
+            a = act(torch.baddbmm(b[0].unsqueeze(1), x, W[0].transpose(1, 2)))      # (S, B, P)
+            if 0 in want:
+                acts[0] = a
+            z = a.transpose(0, 1).reshape(B, S, a.shape[-1])                         # (B, S*1, P)
+            for i in range(1, L + 2):
+                w = W[i]
+                c_out = w.shape[1]
+                z = act(F.conv1d(z, w.reshape(S * c_out, w.shape[2], w.shape[3]), b[i].reshape(-1),
+                                 groups=S))                                           # (B, S*C_out, len)
+                if i in want:
+                    acts[i] = z.reshape(B, S, -1).transpose(0, 1)                     # (S, B, C_out*len)
+            a = z.reshape(B, S, -1).transpose(0, 1)                                   # (S, B, len)
+            out = torch.baddbmm(b[-1].unsqueeze(1), a, W[-1].transpose(1, 2))
+            return out, acts
+        a = x
+        hist: list[torch.Tensor] = []
+        n = len(W)
+        for i in range(n):
+            if drop and arch.dropout_p > 0:
+                a = a * self.dropout_mask(a.shape[1:]) / (1.0 - arch.dropout_p)
+            z = torch.baddbmm(b[i].unsqueeze(1), a, W[i].transpose(1, 2))
+            if i == n - 1:
+                return z, acts
+            a = act(z)
+            if arch.kind == "resnet" and i >= 2:
+                a = a + hist[i - 2]
+            if arch.kind == "resnet":
+                hist.append(a)
+            if i in want:
+                acts[i] = a
+        raise AssertionError("unreachable")
+
+
+def build(arch: ArchSpec, seeds: int | Sequence[int], device="cpu", dtype="float32") -> StackedNet:
+    """Initialise networks (spec 5.1) for ``seeds`` (an int gives ``S = 1``); returns a :class:`StackedNet`."""
+    if isinstance(seeds, (int, np.integer)):
+        seeds = [int(seeds)]
+    return StackedNet(arch, seeds, device=device, dtype=dtype)
+
+
+# ------------------------------------------------------------------------------------------------
+# Optimisers on stacked parameters (elementwise => exact under stacking)
+# ------------------------------------------------------------------------------------------------
+
+class _SGD:
+    """Plain SGD (paper Eq. 3): ``theta <- theta - lr_s * grad`` with a per-network rate ``lr_s`` (0 = frozen)."""
+
+    def __init__(self, params):
+        self.params = params
+
+    @torch.no_grad()
+    def step(self, grads, lr_eff):
+        for p, g in zip(self.params, grads):
+            p.sub_(g * lr_eff.view(-1, *([1] * (p.dim() - 1))))
+
+
+class _Adam:
+    """Adam with PyTorch defaults (beta = (0.9, 0.999), eps = 1e-8, no weight decay), per-element state.
+
+    Same update as ``torch.optim.Adam`` (single-tensor path): ``m <- lerp(m, g, 1 - b1)``,
+    ``v <- b2 v + (1 - b2) g^2``, ``theta <- theta - lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)``.
+    The step counter ``t`` is shared (all networks of a batch step together; frozen ones get lr 0).
+    """
+
+    def __init__(self, params, betas=(0.9, 0.999), eps=1e-8):
+        self.params = params
+        self.b1, self.b2 = betas
+        self.eps = eps
+        self.m = [torch.zeros_like(p) for p in params]
+        self.v = [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    @torch.no_grad()
+    def step(self, grads, lr_eff):
+        self.t += 1
+        bc1 = 1.0 - self.b1 ** self.t
+        bc2_sqrt = math.sqrt(1.0 - self.b2 ** self.t)
+        for p, g, m, v in zip(self.params, grads, self.m, self.v):
+            m.lerp_(g, 1.0 - self.b1)
+            v.mul_(self.b2).addcmul_(g, g, value=1.0 - self.b2)
+            denom = (v.sqrt() / bc2_sqrt).add_(self.eps)
+            step = (lr_eff / bc1).view(-1, *([1] * (p.dim() - 1)))
+            p.sub_(m / denom * step)
+
+
+# ------------------------------------------------------------------------------------------------
+# Engines: one training step = forward (cached) + loss gradient + optimiser update
+# ------------------------------------------------------------------------------------------------
+
+def _loss_per_net(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-network loss ``(S,)``: ``half_mse`` = 0.5 * mean over samples and output dims (paper Eq. 1-2,
+    spec 5.1, two-point / blobs / MNIST); ``mse`` = the mean without 1/2 (XOR, D8)."""
+    se = ((out - target) ** 2).mean(dim=(1, 2))
+    return 0.5 * se if kind == "half_mse" else se
+
+
+class _AutogradEngine:
+    """Any architecture, SGD or Adam: autograd of the summed per-network losses (exact per network)."""
+
+    def __init__(self, net: StackedNet, opt, loss: str):
+        self.net, self.opt, self.loss = net, opt, loss
+        self.params = net.params()
+
+    def forward(self, x, observe, train):
+        out, acts = self.net(x, observe=observe, train=train)
+        return out, acts
+
+    def step(self, out, target, lr_eff) -> torch.Tensor:
+        loss_s = _loss_per_net(out, target, self.loss)
+        grads = torch.autograd.grad(loss_s.sum(), self.params)
+        self.opt.step(grads, lr_eff)
+        return loss_s.detach()
+
+
+def _act_backward(name: str, g, z, a):
+    """``g * act'(z)`` for the activations of spec 5.1 (``a = act(z)``); PyTorch's conventions at 0."""
+    if name == "leaky_relu":
+        return torch.where(z > 0, g, g * 0.01)
+    if name == "relu":
+        return torch.where(a > 0, g, torch.zeros_like(g))
+    if name == "elu":
+        return torch.where(z > 0, g, g * (a + 1.0))           # d/dz (e^z - 1) = e^z = a + 1
+    if name == "tanh":
+        return g * (1.0 - a * a)
+    if name == "silu":
+        sg = torch.sigmoid(z)
+        return g * (sg * (1.0 + z * (1.0 - sg)))
+    return g
+
+
+class _FusedSGDEngine:
+    """Plain SGD for the affine families (``mlp``, ``resnet``, ``dropout``) with a hand-written backward
+    pass that applies each layer's update in place as soon as its gradient is known
+    (``W_i <- W_i - (lr_s delta_i)^T a_{i-1}`` as one ``baddbmm_``), after ``delta_{i-1}`` has been formed
+    with the old ``W_i``. Mathematically the same SGD step as :class:`_AutogradEngine` (paper Eq. 3),
+    with about half the memory traffic (the 20 x 500 step is memory-bound on CPU); the two agree to
+    rounding (tested)."""
+
+    def __init__(self, net: StackedNet, loss: str):
+        if net.arch.kind == "cnn":
+            raise ValueError("the fused engine supports the affine kinds only")
+        self.net, self.loss = net, loss
+        self.cache = None
+
+    @torch.no_grad()
+    def forward(self, x, observe, train):
+        net, arch = self.net, self.net.arch
+        act = net._act
+        S = net.S
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(S, *x.shape)
+        drop = train and arch.kind == "dropout" and arch.dropout_p > 0
+        want = set(observe or ())
+        W, b = net.weights, net.biases
+        n = len(W)
+        inps, masks, zs, ys, acts = [], [], [], [], {}
+        a = x
+        hist = []
+        for i in range(n):
+            if drop:
+                m = net.dropout_mask(a.shape[1:])
+                a = a * m / (1.0 - arch.dropout_p)
+                masks.append(m)
+            else:
+                masks.append(None)
+            inps.append(a)
+            z = torch.baddbmm(b[i].unsqueeze(1), a, W[i].transpose(1, 2))
+            if i == n - 1:
+                self.cache = (inps, masks, zs, ys)
+                return z, acts
+            y_ = act(z)
+            zs.append(z)
+            ys.append(y_)
+            a = y_
+            if arch.kind == "resnet":
+                if i >= 2:
+                    a = a + hist[i - 2]
+                hist.append(a)
+            if i in want:
+                acts[i] = a
+        raise AssertionError("unreachable")
+
+    @torch.no_grad()
+    def step(self, out, target, lr_eff) -> torch.Tensor:
+        net, arch = self.net, self.net.arch
+        inps, masks, zs, ys = self.cache
+        self.cache = None
+        W, b = net.weights, net.biases
+        n = len(W)
+        loss_s = _loss_per_net(out, target, self.loss)
+        c = (1.0 if self.loss == "half_mse" else 2.0) / (out.shape[1] * out.shape[2])
+        delta = (out - target) * c                                   # dLoss_s / d out, (S, B, out)
+        lr_v = lr_eff.view(-1, 1, 1)
+        ga: list = [None] * (n - 1)                                  # dLoss / d a_i (post-skip)
+        for i in range(n - 1, -1, -1):
+            if i < n - 1:
+                gi = ga[i]
+                if arch.kind == "resnet" and i >= 2:
+                    ga[i - 2] = gi if ga[i - 2] is None else ga[i - 2] + gi
+                delta = _act_backward(arch.activation, gi, zs[i], ys[i])
+            if i > 0:
+                gin = torch.bmm(delta, W[i])                         # with the old W_i
+                if masks[i] is not None:
+                    gin = gin * masks[i] / (1.0 - arch.dropout_p)
+                ga[i - 1] = gin if ga[i - 1] is None else ga[i - 1] + gin
+            ds = delta * lr_v
+            W[i].baddbmm_(ds.transpose(1, 2), inps[i], alpha=-1.0)
+            b[i].sub_(ds.sum(1))
+        return loss_s
+
+
+# ------------------------------------------------------------------------------------------------
+# Training
+# ------------------------------------------------------------------------------------------------
+
+def _as_stack(a, S: int, name: str) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim == 2:
+        return a
+    if a.ndim == 3 and a.shape[0] == S:
+        return a
+    raise ValueError(f"{name} must be (N, D) or (S, N, D) with S = {S}; got {a.shape}")
+
+
+def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int,
+                  optimizer: str = "sgd", loss: str = "half_mse", batch_size: int | None = None,
+                  shuffle: bool | None = None, observe: int | Sequence[int] | None = None,
+                  track: tuple[int, int] = (0, 1), snapshot_epochs: Sequence[int] = (),
+                  snapshot_points: Sequence[int] | None = None, stop_loss: float | None = None,
+                  device="cpu", dtype="float32", engine: str = "auto",
+                  snapshot_chunk: int = 4096) -> dict:
+    """Train ``S = len(seeds)`` independent networks of one architecture at once (spec 5.1; paper Eq. 1-3).
+
+    Parameters
+    ----------
+    arch : the architecture (spec 5.2).
+    X, Y : ``(N, in_dim)``, ``(N, out_dim)`` training data shared by all networks, or ``(S, N, .)`` one
+        dataset per network (e.g. the Fig. 5 grid of datasets in one batch). Cast to ``dtype``.
+    seeds : one seed per network; network ``s`` is identical to ``train(..., seed=seeds[s])``.
+    lr : learning rate, scalar or ``(S,)``.
+    epochs : maximum number of epochs (passes over the data).
+    optimizer : ``"sgd"`` (plain, spec 5.1) or ``"adam"`` (PyTorch defaults).
+    loss : ``"half_mse"`` (0.5 * MSE) or ``"mse"`` (XOR, D8).
+    batch_size : minibatch size; ``None`` or ``>= N`` = full batch (one step per epoch, no shuffling).
+    shuffle : reshuffle every epoch, per network from its own stream (default: True iff minibatches).
+    observe : observed hidden-activity index or list of indices (default ``arch.default_observe()``).
+    track : indices ``(i, j)`` into the data of the tracked pair; ``Delta = point j - point i``.
+    snapshot_epochs : epochs ``e`` at which to store the observed hidden activities and outputs of
+        ``snapshot_points`` (before update ``e``; ``e = epochs`` or ``-1`` = final state).
+    snapshot_points : data indices for snapshots (default: all N points).
+    stop_loss : if given, network ``s`` stops (no further updates) at the first epoch whose tracked loss
+        is ``< stop_loss`` (spec D3, Fig. 5); its later entries are NaN; the run ends when all stopped.
+    device : ``"cpu"`` (default), ``"cuda"`` or ``"auto"``. dtype : ``"float32"`` (spec) or ``"float64"``.
+    engine : ``"auto"`` (default: ``"fused"`` for SGD on the affine kinds, else ``"autograd"``),
+        ``"fused"`` (hand-written backward with in-place per-layer SGD updates, ~2x less memory traffic)
+        or ``"autograd"``. Both compute the same SGD step and agree to rounding.
+    snapshot_chunk : points per forward pass when taking snapshots.
+
+    Returns
+    -------
+    dict of NumPy arrays (``T`` = number of epochs recorded by the longest-running network; ``n_obs`` =
+    number of observed layers; if ``observe`` is an int the last axis of ``h`` / ``final_h`` is dropped):
+
+    * ``h (S, T[, n_obs])``, ``y (S, T)``, ``w (S, T)``: spec 1.4 / paper Eq. 8 at the start of each epoch,
+      eval mode; ``loss (S, T)``: training loss function on the tracked pair (eval mode);
+      ``outputs (S, T, 2, out_dim)``: the pair's outputs (for ``||m0||^2`` of Eq. 22);
+    * ``train_loss (S, T)``: sample-weighted mean of the minibatch losses during epoch k (train mode, i.e.
+      with dropout; NaN where no update happened);
+    * ``final_h (S[, n_obs])``, ``final_y``, ``final_w``, ``final_loss``, ``final_outputs (S, 2, out_dim)``:
+      the same after the last update (or at the stop);
+    * ``n_records (S,)`` recorded epochs, ``n_updates (S,)`` updates, ``stopped (S,)`` bool;
+    * ``epoch (T,)``, ``observe (n_obs,)``, ``seed (S,)``, ``lr (S,)``, ``dx2 (S,)``, ``dy2 (S,)``;
+    * if snapshots: ``snapshot_epochs (n_snap,)``, ``snapshot_points (n_pts,)``,
+      ``reps_l{i} (S, n_snap, n_pts, F_i)`` for each observed layer i (``reps`` = the first observed
+      layer), ``snapshot_outputs (S, n_snap, n_pts, out_dim)``;
+    * ``wall_seconds ()``.
+    """
+    seeds = [int(s) for s in seeds]
+    S = len(seeds)
+    if optimizer not in ("sgd", "adam"):
+        raise ValueError("optimizer must be 'sgd' or 'adam'")
+    if loss not in _LOSSES:
+        raise ValueError(f"loss must be one of {_LOSSES}")
+    epochs = int(epochs)
+    single_obs = observe is None or isinstance(observe, (int, np.integer))
+    obs = [arch.default_observe() if observe is None else int(observe)] if single_obs \
+        else [int(o) for o in observe]
+    for o in obs:
+        if not 0 <= o < arch.n_acts:
+            raise ValueError(f"observe index {o} out of range 0..{arch.n_acts - 1}")
+
+    t_start = time.perf_counter()
+    dev = resolve_device(device)
+    tdt = _dtype(dtype)
+    Xn, Yn = _as_stack(X, S, "X"), _as_stack(Y, S, "Y")
+    N = Xn.shape[-2]
+    if Yn.shape[-2] != N:
+        raise ValueError("X and Y have different numbers of points")
+    per_net_data = Xn.ndim == 3 or Yn.ndim == 3
+    Xs = np.broadcast_to(Xn, (S,) + Xn.shape[-2:]) if Xn.ndim == 2 else Xn
+    Ys = np.broadcast_to(Yn, (S,) + Yn.shape[-2:]) if Yn.ndim == 2 else Yn
+    Xt = torch.as_tensor(np.ascontiguousarray(Xn), dtype=tdt, device=dev)   # (N, D) or (S, N, D)
+    Yt = torch.as_tensor(np.ascontiguousarray(Yn), dtype=tdt, device=dev)
+    if Xt.dim() == 2:
+        Xt = Xt.unsqueeze(0).expand(S, *Xt.shape)
+    if Yt.dim() == 2:
+        Yt = Yt.unsqueeze(0).expand(S, *Yt.shape)
+
+    i1, i2 = int(track[0]), int(track[1])
+    tidx = torch.tensor([i1, i2], device=dev)
+    X_tr, Y_tr = Xt[:, tidx], Yt[:, tidx]                                     # (S, 2, D)
+    dY = (Y_tr[:, 1] - Y_tr[:, 0]).to(torch.float64)                          # (S, D_out)
+    dx2 = ((Xs[:, i2].astype(np.float64) - Xs[:, i1].astype(np.float64)) ** 2).sum(-1)
+    dy2 = ((Ys[:, i2].astype(np.float64) - Ys[:, i1].astype(np.float64)) ** 2).sum(-1)
+
+    lr_arr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (S,)).copy()
+    lr_t = torch.as_tensor(lr_arr, dtype=tdt, device=dev)
+
+    net = build(arch, seeds, device=dev, dtype=tdt)
+    if engine == "auto":
+        engine = "fused" if optimizer == "sgd" and arch.kind != "cnn" else "autograd"
+    if engine == "fused":
+        if optimizer != "sgd":
+            raise ValueError("the fused engine implements plain SGD only")
+        engine = _FusedSGDEngine(net, loss)
+    elif engine == "autograd":
+        params = net.params()
+        engine = _AutogradEngine(net, _SGD(params) if optimizer == "sgd" else _Adam(params), loss)
+    else:
+        raise ValueError("engine must be 'auto', 'fused' or 'autograd'")
+
+    bs = N if batch_size is None or batch_size >= N else int(batch_size)
+    full_batch = bs >= N
+    if shuffle is None:
+        shuffle = not full_batch
+    shuffle = bool(shuffle) and not full_batch
+    shuffle_gens = [_generator(s, _STREAM_SHUFFLE, torch.device("cpu")) for s in seeds] if shuffle else None
+    # Reuse the training forward for tracking when it is the same computation (no dropout, full batch).
+    reuse = full_batch and arch.kind != "dropout"
+
+    snaps = sorted({epochs if int(e) == -1 else int(e) for e in snapshot_epochs})
+    for e in snaps:
+        if not 0 <= e <= epochs:
+            raise ValueError(f"snapshot epoch {e} outside 0..{epochs}")
+    snap_pts = np.arange(N) if snapshot_points is None else np.asarray(snapshot_points, dtype=np.int64)
+    snap_pts_t = torch.as_tensor(snap_pts, device=dev)
+    snap_reps: dict[int, list] = {e: None for e in snaps}
+
+    n_obs = len(obs)
+    rec_h = torch.full((S, epochs, n_obs), float("nan"), dtype=torch.float64, device=dev)
+    rec_y = torch.full((S, epochs), float("nan"), dtype=torch.float64, device=dev)
+    rec_w = torch.full_like(rec_y, float("nan"))
+    rec_loss = torch.full_like(rec_y, float("nan"))
+    rec_train = torch.full_like(rec_y, float("nan"))
+    rec_out = torch.full((S, epochs, 2, Yt.shape[-1]), float("nan"), dtype=torch.float64, device=dev)
+    active = torch.ones(S, dtype=torch.bool, device=dev)
+    n_records = np.zeros(S, dtype=np.int64)
+    n_updates = np.zeros(S, dtype=np.int64)
+    stopped = np.zeros(S, dtype=bool)
+
+    def pair_stats(out2, acts2):
+        """out2 (S, 2, D_out), acts2 {l: (S, 2, F)} -> h (S, n_obs), y, w, loss (S,), float64."""
+        dyh = (out2[:, 1] - out2[:, 0]).to(torch.float64)
+        hs = torch.stack([((acts2[l][:, 1] - acts2[l][:, 0]).to(torch.float64) ** 2).sum(-1)
+                          for l in obs], dim=-1)
+        y_ = (dyh ** 2).sum(-1)
+        w_ = (dyh * (dyh - dY)).sum(-1)
+        ls = _loss_per_net(out2, Y_tr, loss).to(torch.float64)
+        return hs, y_, w_, ls
+
+    @torch.no_grad()
+    def snapshot():
+        outs, reps = [], {l: [] for l in obs}
+        for c in range(0, len(snap_pts), snapshot_chunk):
+            idx = snap_pts_t[c:c + snapshot_chunk]
+            o, a = net(Xt[:, idx], observe=obs)
+            outs.append(o.detach().to(torch.float64).cpu())
+            for l in obs:
+                reps[l].append(a[l].detach().to(torch.float64).cpu())
+        return torch.cat(outs, 1).numpy(), {l: torch.cat(reps[l], 1).numpy() for l in obs}
+
+    k_last = -1
+    for k in range(epochs):
+        act_now = active.clone()
+        all_active = bool(act_now.all())
+        if reuse:
+            out, acts = engine.forward(Xt, obs, True)
+            with torch.no_grad():
+                out2 = out[:, tidx]
+                hs, y_, w_, ls = pair_stats(out2, {l: acts[l][:, tidx] for l in obs})
+        else:
+            with torch.no_grad():
+                out2, acts_tr = net(X_tr, observe=obs)
+                hs, y_, w_, ls = pair_stats(out2, acts_tr)
+        out2 = out2.detach().to(torch.float64)
+        for rec, val in ((rec_h, hs), (rec_y, y_), (rec_w, w_), (rec_loss, ls), (rec_out, out2)):
+            if all_active:
+                rec[:, k] = val
+            else:
+                rec[act_now, k] = val[act_now]
+        k_last = k
+        if k in snap_reps:
+            snap_reps[k] = snapshot()
+        n_records += act_now.cpu().numpy()
+        if stop_loss is not None:
+            hit = (ls < stop_loss) & active
+            if bool(hit.any()):
+                active &= ~hit
+                stopped |= hit.cpu().numpy()
+        if not bool(active.any()):
+            break
+        n_updates += active.cpu().numpy()
+        lr_eff = lr_t * active.to(tdt)
+        if full_batch:
+            if not reuse:
+                out, _ = engine.forward(Xt, obs, True)
+            loss_s = engine.step(out, Yt, lr_eff)
+            rec_train[active, k] = loss_s.to(torch.float64)[active]
+        else:
+            if shuffle:
+                perm = torch.stack([torch.randperm(N, generator=g) for g in shuffle_gens]).to(dev)
+            else:
+                perm = torch.arange(N, device=dev).unsqueeze(0).expand(S, N)
+            acc = torch.zeros(S, dtype=torch.float64, device=dev)
+            rows = torch.arange(S, device=dev).unsqueeze(1)
+            for c in range(0, N, bs):
+                idx = perm[:, c:c + bs]                                                  # (S, b)
+                if per_net_data or shuffle:
+                    xb, yb = Xt[rows, idx], Yt[rows, idx]
+                else:
+                    xb, yb = Xt[:, c:c + bs], Yt[:, c:c + bs]
+                out, _ = engine.forward(xb, (), True)
+                loss_s = engine.step(out, yb, lr_eff)
+                acc += loss_s.to(torch.float64) * idx.shape[1]
+            rec_train[active, k] = (acc / N)[active]
+
+    # Final state (after the last update, or the frozen state of a stopped network).
+    with torch.no_grad():
+        out_f, acts_f = net(X_tr, observe=obs)
+        fh, fy, fw, fl = pair_stats(out_f, acts_f)
+    final_snap = snapshot() if snaps else None
+    for e in snaps:
+        if snap_reps[e] is None:          # epochs not reached (run ended early): final state
+            snap_reps[e] = final_snap
+
+    T = k_last + 1
+    res = {
+        "epoch": np.arange(T),
+        "h": rec_h[:, :T].cpu().numpy(),
+        "y": rec_y[:, :T].cpu().numpy(),
+        "w": rec_w[:, :T].cpu().numpy(),
+        "loss": rec_loss[:, :T].cpu().numpy(),
+        "train_loss": rec_train[:, :T].cpu().numpy(),
+        "outputs": rec_out[:, :T].cpu().numpy(),
+        "final_h": fh.cpu().numpy(),
+        "final_y": fy.cpu().numpy(),
+        "final_w": fw.cpu().numpy(),
+        "final_loss": fl.cpu().numpy(),
+        "final_outputs": out_f.detach().to(torch.float64).cpu().numpy(),
+        "n_records": n_records,
+        "n_updates": n_updates,
+        "stopped": stopped,
+        "observe": np.asarray(obs, dtype=np.int64),
+        "seed": np.asarray(seeds, dtype=np.int64),
+        "lr": lr_arr,
+        "dx2": dx2,
+        "dy2": dy2,
+    }
+    if single_obs:
+        res["h"] = res["h"][..., 0]
+        res["final_h"] = res["final_h"][..., 0]
+    if snaps:
+        res["snapshot_epochs"] = np.asarray(snaps, dtype=np.int64)
+        res["snapshot_points"] = snap_pts
+        res["snapshot_outputs"] = np.stack([snap_reps[e][0] for e in snaps], axis=1)
+        for l in obs:
+            res[f"reps_l{l}"] = np.stack([snap_reps[e][1][l] for e in snaps], axis=1)
+        res["reps"] = res[f"reps_l{obs[0]}"]
+    res["wall_seconds"] = np.asarray(time.perf_counter() - t_start)
+    return res
+
+
+_PER_NET_KEYS = ("h", "y", "w", "loss", "train_loss", "outputs", "final_h", "final_y", "final_w",
+                 "final_loss", "final_outputs", "n_records", "n_updates", "stopped", "seed", "lr",
+                 "dx2", "dy2", "snapshot_outputs")
+
+
+def train(arch: ArchSpec, X, Y, *, seed: int = 0, lr, epochs: int, **kwargs) -> dict:
+    """Train one network (spec 5.1): :func:`train_batched` with ``seeds=[seed]``, leading axis removed.
+
+    ``X (N, in_dim)``, ``Y (N, out_dim)``; keyword arguments as :func:`train_batched`. Returns e.g.
+    ``h (T[, n_obs])``, ``y (T,)``, ``w (T,)``, ``loss (T,)``, ``reps (n_snap, n_pts, F)``, scalars
+    ``final_h``, ``dx2``, ``dy2``, ``seed``, ``lr``.
+    """
+    res = train_batched(arch, X, Y, [seed], lr=lr, epochs=epochs, **kwargs)
+    for key in list(res):
+        if key in _PER_NET_KEYS or key.startswith("reps"):
+            res[key] = res[key][0]
+    return res

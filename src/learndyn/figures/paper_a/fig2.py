@@ -1,0 +1,240 @@
+"""Paper A, Figure 2: exact learning dynamics.
+
+Spec ``exact-dynamics.md`` section 6 (Figure 2) and section 7 (checks).
+A/B: loss, ``W2W1``, ``W1^T W1``, ``W2 W2^T`` and the NTK vs step for a small (A) and a large (B)
+zero-balanced initialisation of a (4, 5, 3) network on a teacher-student task; simulation
+coloured, Theorem 3.1 dotted. C: mean squared deviation between simulated and exact loss vs
+learning rate for 50 random architectures on random-regression tasks; D: five (network,
+learning rate) pairs of C, simulated and exact loss curves.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import exact, init, io, metrics, plotting, simulate, tasks
+
+AB_PANELS = ("A", "B")
+QUANTITIES = ("loss", "W2W1", "W1tW1", "W2W2t", "ntk")
+LABELS = {"loss": "loss", "W2W1": "$W_2W_1$", "W1tW1": "$W_1^TW_1$", "W2W2t": "$W_2W_2^T$", "ntk": "NTK"}
+COLOURS = {"loss": "#000000", "W2W1": "#0071b2", "W1tW1": "#d65c00", "W2W2t": "#009e73", "ntk": "#cc79a7"}
+
+
+# --------------------------------------------------------------------------- panels A/B
+def compute_ab(cfg: dict):
+    """Panels A and B: every step simulated and evaluated in closed form; deviations on every
+    step, trajectories stored on a log-spaced step grid. ``cfg``: ``paper_a.fig2`` section."""
+    c = cfg["ab"]
+    rng = np.random.default_rng(c["seed"])
+    ni, nh, no = c["n_in"], c["n_hidden"], c["n_out"]
+    task, _ = tasks.teacher_student(ni, nh, no, c["n_samples"], c["sigma_teacher"], rng)
+    eta, n_steps = c["learning_rate"], c["n_steps"]
+    steps = np.arange(n_steps + 1)
+    keep = simulate.log_steps(n_steps, c["n_plot_points"])
+    frames = []
+    for panel, sigma in zip(AB_PANELS, c["sigmas"]):
+        w1, w2 = init.zero_balanced(ni, nh, no, sigma, rng)
+        tr = simulate.gd_linear(w1, w2, task.sigma_yx, eta, n_steps, sigma_yy=task.sigma_yy,
+                                record_steps=steps, record=("W2W1", "W1tW1", "W2W2t"))
+        q = exact.qqt(w1, w2, task.sigma_yx, steps * eta)
+        quad = metrics.split_qqt(q, ni)
+        series = {
+            "simulation": {"loss": tr.loss, **tr.records},
+            "exact": {"loss": metrics.loss(quad["W2W1"], task.sigma_yx, task.sigma_yy), **quad},
+        }
+        for src in series:
+            series[src]["ntk"] = metrics.ntk(series[src]["W1tW1"], series[src]["W2W2t"], task.x)
+        meta = dict(figure="a2", panel=panel, condition=f"sigma={sigma:g}", seed=c["seed"], learning_rate=eta)
+        for src, qs in series.items():
+            for name in QUANTITIES:
+                frames.append(io.records(qs[name][keep], quantity=name, source=src, steps=keep, **meta))
+        sim_q = np.block([[series["simulation"]["W1tW1"], np.swapaxes(series["simulation"]["W2W1"], 1, 2)],
+                          [series["simulation"]["W2W1"], series["simulation"]["W2W2t"]]])
+        summary = {
+            "max_dev_qqt": np.max(np.abs(sim_q - q)),
+            "max_dev_ntk": np.max(np.abs(series["simulation"]["ntk"] - series["exact"]["ntk"])),
+            "max_abs_ntk": np.max(np.abs(series["exact"]["ntk"])),
+            "max_dev_loss": np.max(np.abs(series["simulation"]["loss"] - series["exact"]["loss"])),
+            "limit_dev": np.max(np.abs(exact.qqt(w1, w2, task.sigma_yx, c["limit_time"])[0]
+                                       - exact.limit(task.sigma_yx))),
+        }
+        for name, val in summary.items():
+            frames.append(io.records(val, quantity=name, source="summary", **meta))
+    return io.concat(frames)
+
+
+# --------------------------------------------------------------------------- panels C/D
+def sweep_network(seed: int, c: dict) -> dict:
+    """Draw the random architecture, task and initial weights of one panel-C network (spec Fig. 2C)."""
+    rng = np.random.default_rng(seed)
+    lo, hi = c["dim_range"]
+    ni, no = int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
+    if ni == no:
+        no += 1
+    nh = int(rng.integers(min(ni, no), hi + 1))
+    m = max(ni, no, nh)
+    n = int(rng.integers(2 * m, 3 * m))
+    task = tasks.random_regression(ni, no, n, rng)
+    sigma = float(rng.uniform(*c["sigma_range"])) / np.sqrt(m)
+    w1, w2 = init.zero_balanced(ni, nh, no, sigma, rng)
+    return dict(ni=ni, nh=nh, no=no, n=n, sigma=sigma, task=task, w1=w1, w2=w2)
+
+
+def stop_index(loss: np.ndarray, c: dict) -> int:
+    """Index of the last step of the spec's early-stopping rule (Fig. 2C): the first step ``k`` with
+    ``k > min_steps``, ``|L[k] - L[k-1]| < tol`` and ``L[k] < L[0] - drop``; else the last step."""
+    k = np.arange(len(loss))
+    ok = (k > c["min_steps"]) & (np.abs(np.diff(loss, prepend=np.inf)) < c["tol"]) & (loss < loss[0] - c["drop"])
+    idx = np.flatnonzero(ok)
+    return int(idx[0]) if idx.size else len(loss) - 1
+
+
+def picks(c: dict) -> set[tuple[int, int]]:
+    """The (network index, learning-rate index) pairs shown in panel D (fixed by ``pick_seed``)."""
+    n_eta = len(learning_rates(c))
+    rng = np.random.default_rng(c["pick_seed"])
+    flat = rng.choice(c["n_networks"] * n_eta, size=min(c["n_picks"], c["n_networks"] * n_eta), replace=False)
+    return {(int(f // n_eta), int(f % n_eta)) for f in flat}
+
+
+def learning_rates(c: dict) -> np.ndarray:
+    return np.geomspace(c["eta_max"], c["eta_min"], c["n_etas"])
+
+
+def compute_sweep(cfg: dict, batch: int = 0, n_batches: int = 1):
+    """Panel C/D networks ``batch, batch + n_batches, ...``: GD batched over the learning rates
+    (which share shapes), exact loss at every step, MSE of the deviation per (network, eta)."""
+    c = cfg["sweep"]
+    etas = learning_rates(c)
+    shown = picks(c)
+    frames = []
+    for i in range(batch, c["n_networks"], n_batches):
+        seed = c["seed0"] + i
+        net = sweep_network(seed, c)
+        task = net["task"]
+        done = lambda losses: all(stop_index(losses[:, j], c) < len(losses) - 1 for j in range(len(etas)))  # noqa: E731
+        tr = simulate.gd_linear(net["w1"], net["w2"], task.sigma_yx, etas, c["max_steps"],
+                                sigma_yy=task.sigma_yy, record=(), until=done)
+        meta = dict(figure="a2", panel="C", condition=f"network={i}", seed=seed)
+        for name in ("ni", "nh", "no", "n", "sigma"):
+            frames.append(io.records(net[name], quantity=name, source="summary", **meta))
+        for j, eta in enumerate(etas):
+            k = stop_index(tr.loss[:, j], c)
+            sim = tr.loss[: k + 1, j]
+            ana = exact.loss(net["w1"], net["w2"], task.sigma_yx, task.sigma_yy, np.arange(k + 1) * eta)
+            mse = float(np.mean((sim - ana) ** 2))
+            frames.append(io.records(mse, quantity="loss_mse", source="summary", learning_rate=eta, **meta))
+            frames.append(io.records(k, quantity="n_steps", source="summary", learning_rate=eta, **meta))
+            if (i, j) in shown:
+                keep = simulate.log_steps(min(k, c["d_steps"]), c["n_plot_points"])
+                dmeta = dict(meta, panel="D", learning_rate=eta)
+                frames.append(io.records(sim[keep], quantity="loss", source="simulation", steps=keep, **dmeta))
+                frames.append(io.records(ana[keep], quantity="loss", source="exact", steps=keep, **dmeta))
+    return io.concat(frames)
+
+
+# --------------------------------------------------------------------------- checks
+def checks(df, cfg: dict):
+    """Acceptance checks of spec section 7, Figure 2."""
+    c, s = cfg["ab"], cfg["sweep"]
+    rows = []
+    lim = {"A": (0.05, 0.02), "B": (0.01, 2e-3)}
+    for panel, sigma in zip(AB_PANELS, c["sigmas"]):
+        g = lambda q: io.scalar(df, panel=panel, quantity=q, source="summary")  # noqa: E731
+        qq_t, loss_t = lim[panel]
+        rows.append((f"{panel} (sigma={sigma:g}): max |QQt_sim - QQt_exact| over all steps", g("max_dev_qqt"),
+                     f"<= {qq_t}", g("max_dev_qqt") <= qq_t))
+        rel = g("max_dev_ntk") / g("max_abs_ntk")
+        rows.append((f"{panel}: max |NTK_sim - NTK_exact| / max |NTK|", rel, "<= 0.1", rel <= 0.1))
+        rows.append((f"{panel}: max |loss_sim - loss_exact|", g("max_dev_loss"), f"<= {loss_t}",
+                     g("max_dev_loss") <= loss_t))
+        rows.append((f"{panel}: |Thm 3.1 at t={c['limit_time']:g} - Thm 3.2 limit|", g("limit_dev"), "<= 1e-12",
+                     g("limit_dev") <= 1e-12))
+    mse = io.select(df, panel="C", quantity="loss_mse")
+    table = mse.pivot(index="seed", columns="learning_rate", values="value").sort_index(axis=1, ascending=False)
+    vals = table.to_numpy()                                   # (networks, etas) from largest to smallest eta
+    n_mono = int(np.sum(np.all(np.diff(vals, axis=1) < 0, axis=1)))
+    rows.append(("C: networks whose loss-MSE decreases strictly as eta decreases", n_mono,
+                 f"== {len(vals)} (all)", n_mono == len(vals) and len(vals) == s["n_networks"]))
+    rows.append(("C: max loss-MSE over all networks and learning rates", float(vals.max()), "< 5e-6",
+                 float(vals.max()) < 5e-6))
+    ratio = vals[:, 0] / vals[:, -1]
+    rows.append((f"C: min over networks of MSE(eta={s['eta_max']:g}) / MSE(eta={s['eta_min']:g})", float(ratio.min()),
+                 ">= 50", float(ratio.min()) >= 50))
+    rows.append(("C: median of that ratio", float(np.median(ratio)), "(reported)", True))
+    for eta, med in zip(table.columns, np.median(vals, axis=0)):
+        rows.append((f"C: median loss-MSE at eta={eta:.4g}", float(med), "(reported)", True))
+    return io.check_table(rows)
+
+
+# --------------------------------------------------------------------------- drawing
+def draw(df, cfg: dict):
+    """Figure 2: rows A and B (five quantities each), C (MSE vs eta) and D (five loss curves)."""
+    c, s = cfg["ab"], cfg["sweep"]
+    plotting.apply_style()
+    fig = plotting.figure(11.0, 8.2)
+    gs = fig.add_gridspec(3, 5, left=0.06, right=0.98, top=0.95, bottom=0.14, hspace=0.55, wspace=0.38)
+    ylims = {"loss": (-0.075, 0.8), "W1tW1": (-0.3, 1.2), "W2W2t": (-0.7, 1.1), "ntk": (-7, 8)}
+    for r, (panel, sigma) in enumerate(zip(AB_PANELS, c["sigmas"])):
+        for col, q in enumerate(QUANTITIES):
+            ax = fig.add_subplot(gs[r, col])
+            steps, sim = io.to_array(df, panel=panel, quantity=q, source="simulation")
+            _, ex = io.to_array(df, panel=panel, quantity=q, source="exact")
+            x = np.maximum(steps, 1)
+            flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+            lw = 0.5 if q == "ntk" else 1.2
+            plotting.sim_exact(ax, x, flat(sim), flat(ex), color=COLOURS[q], lw=lw, exact_lw=0.6 if q == "ntk" else 1.0)
+            ax.set_xscale("log")
+            ax.set_xticks([1, 100, 10_000])
+            if q in ylims:  # the original limits, widened if this draw's curves leave them
+                lo, hi = ylims[q]
+                data_lo, data_hi = float(min(sim.min(), ex.min())), float(max(sim.max(), ex.max()))
+                ax.set_ylim(min(lo, data_lo * 1.05), max(hi, data_hi * 1.05))
+            ax.set_xlabel("training step")
+            ax.set_title(LABELS[q])
+            if col == 0:
+                ax.set_ylabel(f"{'small' if panel == 'A' else 'large'} init. ($\\sigma$={sigma:g})")
+                plotting.panel_label(ax, panel, dx=-0.45)
+            if r == 0 and col == 0:
+                plotting.legend_sim_exact(ax, loc="upper right")
+    # panel C
+    axc = fig.add_subplot(gs[2, 0:2])
+    mse = io.select(df, panel="C", quantity="loss_mse")
+    table = mse.pivot(index="seed", columns="learning_rate", values="value")
+    for _, row in table.iterrows():
+        axc.plot(table.columns, row.to_numpy(), color="0.6", lw=0.7, marker=".", ms=2)
+    shown = sorted(picks(s))
+    etas = learning_rates(s)
+    for n, (i, j) in enumerate(shown):
+        v = table.loc[s["seed0"] + i, etas[j]] if (s["seed0"] + i) in table.index else None
+        if v is not None:
+            axc.plot([etas[j]], [v], marker="x", color=plotting.PALETTE[n], ms=7, mew=1.5, zorder=5)
+    axc.set_xscale("log"); axc.set_yscale("log")
+    axc.set_xticks([s["eta_min"], s["eta_max"]]); axc.set_xticklabels([f"{s['eta_min']:g}", f"{s['eta_max']:g}"])
+    axc.set_xlabel("learning rate $\\eta$")
+    axc.set_ylabel("MSE(loss$_{sim}$, loss$_{exact}$)")
+    axc.set_title(f"{table.shape[0]} random networks")
+    plotting.panel_label(axc, "C", dx=-0.2)
+    # panel D
+    axd = fig.add_subplot(gs[2, 2:4])
+    for n, (i, j) in enumerate(shown):
+        sel = dict(panel="D", condition=f"network={i}", learning_rate=etas[j], quantity="loss")
+        try:
+            steps, sim = io.to_array(df, source="simulation", **sel)
+        except KeyError:
+            continue
+        _, ex = io.to_array(df, source="exact", **sel)
+        x = np.maximum(steps, 1)
+        plotting.sim_exact(axd, x, sim, ex, color=plotting.PALETTE[n])
+    axd.set_xscale("log"); axd.set_yscale("log")
+    axd.set_xlabel("training step"); axd.set_ylabel("loss")
+    axd.set_title("five (network, $\\eta$) pairs marked in C")
+    plotting.panel_label(axd, "D", dx=-0.2)
+    plotting.caption(fig, (
+        f"A/B: ({c['n_in']}, {c['n_hidden']}, {c['n_out']}) network, teacher-student task (N={c['n_samples']}, teacher sigma="
+        f"{c['sigma_teacher']:g}), eta={c['learning_rate']:g}, zero-balanced init. sigma={c['sigmas'][0]:g} (A; the "
+        f"authors' code, the text says 0.01) and {c['sigmas'][1]:g} (B). Coloured = gradient descent, dotted = exact "
+        f"solution (Theorem 3.1); NTK = all {c['n_out'] * c['n_samples']}x{c['n_out'] * c['n_samples']} entries. "
+        f"C: mean squared deviation of simulated and exact loss for {s['n_networks']} random architectures (random "
+        f"regression, widths in {s['dim_range']}) at {s['n_etas']} learning rates; crosses = the pairs of D."))
+    return fig

@@ -1,0 +1,31 @@
+"""Plot rule: read the figure's parquet, draw every panel, compute its acceptance checks."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(snakemake.scriptdir, "..", "..", "src"))  # the checked-out core
+
+import contextlib  # noqa: E402
+import importlib  # noqa: E402
+import traceback  # noqa: E402
+
+from learndyn import io, plotting  # noqa: E402
+
+
+def main():
+    module = importlib.import_module(snakemake.params.module)
+    table = io.read_trajectories(list(snakemake.input.data))
+    checks = module.checks(table, snakemake.params.cfg)
+    print(checks.to_string(index=False))
+    plotting.save(module.draw(table, snakemake.params.cfg), snakemake.output.pdf, snakemake.output.png)
+    io.write_checks(checks, snakemake.output.checks)
+    failed = checks[~checks["passed"]]
+    if len(failed):
+        print(f"WARNING: {len(failed)} acceptance check(s) failed: {list(failed['check'])}")
+
+
+with open(snakemake.log[0], "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+    try:
+        main()
+    except BaseException:
+        traceback.print_exc()
+        raise
