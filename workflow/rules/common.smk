@@ -50,14 +50,19 @@ def validate_config(cfg, where="config.yaml"):
     top = _schema("config.schema.yaml")
     validator = jsonschema.Draft202012Validator(top)
     problems += [_describe(e, top) for e in validator.iter_errors(cfg)]
-    for section in sorted(k for k in cfg if k.startswith("paper_")):
-        file = SCHEMAS / f"{section}.schema.yaml"
-        if not file.exists():
-            continue
-        sch = _schema(file.name)
-        for e in jsonschema.Draft202012Validator(sch).iter_errors(cfg[section]):
-            e.path.appendleft(section)
-            problems.append(_describe(e, sch))
+    # each paper section holds one entry per figure, validated by workflow/schemas/<paper>/<figure>.schema.yaml
+    for section in sorted(k for k in cfg if k.startswith("paper_") and isinstance(cfg[k], dict)):
+        files = {f.name.removesuffix(".schema.yaml"): f for f in (SCHEMAS / section).glob("*.schema.yaml")}
+        for key in sorted(set(cfg[section]) - set(files)):
+            problems.append(f"config key '{section}.{key}': unknown figure; allowed: {', '.join(sorted(files)) or 'none yet'}")
+        for key in sorted(set(files) - set(cfg[section])):
+            problems.append(f"config key '{section}.{key}' is missing (add it to config.yaml)")
+        for key in sorted(set(files) & set(cfg[section])):
+            sch = _schema(files[key].relative_to(SCHEMAS))
+            for e in jsonschema.Draft202012Validator(sch).iter_errors(cfg[section][key]):
+                e.path.appendleft(key)
+                e.path.appendleft(section)
+                problems.append(_describe(e, sch))
     if problems:
         raise WorkflowError(f"invalid configuration ({where}):\n  " + "\n  ".join(sorted(set(problems))))
 
