@@ -19,6 +19,8 @@ rule a1_compute:
         module=f"{A_MOD}.fig1",
         function="compute",
         cfg=config["paper_a"]["fig1"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a1_compute.log",
     threads: 1
@@ -38,6 +40,8 @@ rule a1_plot:
     params:
         module=f"{A_MOD}.fig1",
         cfg=config["paper_a"]["fig1"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a1_plot.log",
     script:
@@ -53,6 +57,8 @@ rule a2_exact:
         module=f"{A_MOD}.fig2",
         function="compute_ab",
         cfg=config["paper_a"]["fig2"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a2_exact.log",
     threads: 1
@@ -75,6 +81,8 @@ rule a2_sweep:
         function="compute_sweep",
         cfg=config["paper_a"]["fig2"],
         kwargs=lambda w: {"batch": int(w.batch), "n_batches": len(A_SWEEP_BATCHES)},
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a2_sweep_{batch}.log",
     threads: 1
@@ -95,6 +103,8 @@ rule a2_plot:
     params:
         module=f"{A_MOD}.fig2",
         cfg=config["paper_a"]["fig2"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a2_plot.log",
     script:
