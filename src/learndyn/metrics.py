@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .init import balancedness as _balancedness
+
 
 def optimal_loss(sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> float:
     """Global minimum ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2`` for whitened inputs (spec 1.1)."""
@@ -71,3 +73,9 @@ def split_qqt(qqt: np.ndarray, ni: int) -> dict[str, np.ndarray]:
     """Quadrants of ``QQ^T (..., Ni+No, Ni+No)``: ``W1tW1 (..., Ni, Ni)``, ``W2W1 (..., No, Ni)``,
     ``W2W2t (..., No, No)`` (spec 1.2)."""
     return {"W1tW1": qqt[..., :ni, :ni], "W2W1": qqt[..., ni:, :ni], "W2W2t": qqt[..., ni:, ni:]}
+
+
+def balancedness_norm(w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
+    """Frobenius norm of the balance matrix, ``||W1 W1^T - W2^T W2||_F`` (paper A assumption 2.3, Fig. 5C),
+    from :func:`learndyn.init.balancedness`. ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)``; returns ``(...)``."""
+    return np.linalg.norm(_balancedness(w1, w2), axis=(-2, -1))

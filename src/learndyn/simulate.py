@@ -144,3 +144,172 @@ def log_steps(n_steps: int, n_points: int) -> np.ndarray:
         return np.array([0], dtype=np.int64)
     s = np.unique(np.round(np.geomspace(1, n_steps, n_points)).astype(np.int64))
     return np.concatenate([[0], s])
+
+
+# --------------------------------------------------------------------------- nonlinear hidden layer
+#: Hidden nonlinearities of :func:`gd_nonlinear` (all satisfy f(0) = 0).
+ACTIVATIONS = ("linear", "tanh", "relu")
+
+
+def _check_activation(activation: str) -> None:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {activation!r}; allowed: {ACTIVATIONS}")
+
+
+def forward_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, activation: str) -> np.ndarray:
+    """Outputs ``Y_hat = W2 f(W1 X)`` of a two-layer network with a hidden nonlinearity (spec 1.1).
+
+    ``activation``: ``"linear"`` (f(z) = z), ``"tanh"`` or ``"relu"`` (f(z) = max(0, z)).
+    ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)``, ``x (..., Ni, N)``; returns ``(..., No, N)``.
+    """
+    _check_activation(activation)
+    z = np.asarray(w1) @ x
+    if activation == "tanh":
+        z = np.tanh(z)
+    elif activation == "relu":
+        z = np.maximum(z, 0.0)
+    return np.asarray(w2) @ z
+
+
+def loss_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, activation: str) -> np.ndarray:
+    """Sample loss ``L = 1/2 mean_n ||y_n - W2 f(W1 x_n)||^2`` (spec 1.1, sum over outputs, mean over samples).
+
+    Shapes as :func:`forward_nonlinear`, ``y (..., No, N)``; returns ``(...)``.
+    """
+    e = y - forward_nonlinear(w1, w2, x, activation)
+    return 0.5 * np.sum(e * e, axis=(-2, -1)) / x.shape[-1]
+
+
+def grad_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray,
+                   activation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradient of :func:`loss_nonlinear` (spec 1.1): with ``Z = W1 X``, ``H = f(Z)``, ``E = Y - W2 H``,
+    ``dL/dW2 = -E H^T / N`` and ``dL/dW1 = -[(W2^T E) * f'(Z)] X^T / N`` where ``f'`` is 1 (linear),
+    ``1 - tanh^2`` (tanh) or ``1[z > 0]`` (ReLU, 0 at 0).
+
+    ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)``, ``x (..., Ni, N)``, ``y (..., No, N)``.
+    Returns ``(dL/dW1 (..., Nh, Ni), dL/dW2 (..., No, Nh), L (...))`` (the loss at the same weights).
+    """
+    _check_activation(activation)
+    n = x.shape[-1]
+    z = w1 @ x
+    if activation == "linear":
+        h = z
+    elif activation == "tanh":
+        h = np.tanh(z)
+    else:
+        h = np.maximum(z, 0.0)
+    e = y - w2 @ h
+    back = np.swapaxes(w2, -1, -2) @ e
+    if activation == "tanh":
+        back *= 1.0 - h * h
+    elif activation == "relu":
+        back *= z > 0.0
+    g1 = back @ np.swapaxes(x, -1, -2)
+    g1 *= -1.0 / n
+    g2 = e @ np.swapaxes(h, -1, -2)
+    g2 *= -1.0 / n
+    loss = 0.5 * np.einsum("...ij,...ij->...", e, e) / n
+    return g1, g2, loss
+
+
+def gd_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, learning_rate,
+                 n_steps: int, *, activation: str = "tanh", record_steps=None,
+                 record: tuple[str, ...] = ("W1", "W2"), dtype=np.float64) -> Trajectory:
+    """Full-batch GD on samples of two-layer networks ``Y_hat = W2 f(W1 X)`` (spec 1.1, paper A Fig. 5B-E):
+    ``W2 <- W2 + eta/N (Y - Y_hat) H^T``, ``W1 <- W1 + eta/N [(W2^T (Y - Y_hat)) * f'(W1 X)] X^T``, both from the
+    old weights (see :func:`grad_nonlinear`).
+
+    Batched over a leading axis ``B`` of independent networks that share the layer shapes (and one
+    activation); every network may have its own data (``x (B, Ni, N)``, ``y (B, No, N)``) or share one
+    (``x (Ni, N)``, ``y (No, N)``). Networks of different widths can be batched exactly by zero-padding
+    (``f(0) = 0``: padded units, inputs and outputs stay zero), but that costs more flops than it saves
+    for the sizes of paper A, so Fig. 5B runs its networks one by one in parallel jobs.
+
+    Parameters: ``w1 (B, Nh, Ni)`` or ``(Nh, Ni)``, ``w2 (B, No, Nh)`` or ``(No, Nh)``; ``learning_rate``
+    scalar or ``(B,)``; ``activation`` in :data:`ACTIVATIONS`; ``record_steps`` steps ``0..n_steps`` at which
+    ``record`` quantities (names of :data:`QUANTITIES`) are stored.
+
+    Returns a :class:`Trajectory` (``loss (n_steps+1, B)``: the sample loss at every step, before the update;
+    ``w1, w2`` after ``n_steps`` updates); without batch axes in the inputs the ``B`` axis is dropped.
+    With ``activation="linear"`` and whitened inputs it equals :func:`gd_linear` to round-off.
+    """
+    _check_activation(activation)
+    squeeze = np.ndim(w1) == 2 and np.ndim(w2) == 2 and np.ndim(learning_rate) == 0 and np.ndim(x) == 2
+    w1 = np.array(w1, dtype=dtype, ndmin=3, copy=True)
+    w2 = np.array(w2, dtype=dtype, ndmin=3, copy=True)
+    xs = np.asarray(x, dtype=dtype)
+    ys = np.asarray(y, dtype=dtype)
+    b = max(w1.shape[0], w2.shape[0], np.size(learning_rate), xs.shape[0] if xs.ndim == 3 else 1)
+    w1 = np.ascontiguousarray(np.broadcast_to(w1, (b,) + w1.shape[1:])).copy()
+    w2 = np.ascontiguousarray(np.broadcast_to(w2, (b,) + w2.shape[1:])).copy()
+    lr = np.broadcast_to(np.asarray(learning_rate, dtype=dtype).reshape(-1), (b,)).reshape(b, 1, 1)
+    for name in record:
+        if name not in QUANTITIES:
+            raise ValueError(f"unknown quantity {name!r}; allowed: {QUANTITIES}")
+    rec_steps = np.unique(np.asarray([] if record_steps is None else record_steps, dtype=np.int64))
+    if rec_steps.size and (rec_steps[0] < 0 or rec_steps[-1] > n_steps):
+        raise ValueError(f"record_steps must lie in [0, {n_steps}]")
+    losses = np.empty((n_steps + 1, b), dtype=np.float64)
+    recs: dict[str, list] = {name: [] for name in record}
+    rec_idx = 0
+    for step in range(n_steps + 1):
+        if rec_idx < rec_steps.size and rec_steps[rec_idx] == step:
+            for name in record:
+                recs[name].append(_quantity(name, w2 @ w1, w1, w2).copy())
+            rec_idx += 1
+        g1, g2, losses[step] = grad_nonlinear(w1, w2, xs, ys, activation)
+        if step == n_steps:
+            break
+        g1 *= lr
+        g2 *= lr
+        w1 -= g1
+        w2 -= g2
+    out = {name: (np.stack(v) if v else np.empty((0,))) for name, v in recs.items()}
+    if squeeze:
+        out = {k: v[:, 0] if v.ndim > 1 else v for k, v in out.items()}
+    return Trajectory(steps=rec_steps, records=out, loss=losses[:, 0] if squeeze else losses,
+                      w1=w1[0] if squeeze else w1, w2=w2[0] if squeeze else w2, n_steps=n_steps)
+
+
+# --------------------------------------------------------------------------- shallow network
+@dataclass
+class ShallowTrajectory:
+    """Output of :func:`gd_shallow`: ``steps (K,)`` recorded steps, ``w (K, ..., No, Ni)`` the weights there,
+    ``loss (S+1, ...)`` the loss ``1/2 ||W - sigma_yx||_F^2`` (relative to the whitened optimum) at every step,
+    ``final (..., No, Ni)`` the weights after the last update."""
+
+    steps: np.ndarray
+    w: np.ndarray
+    loss: np.ndarray
+    final: np.ndarray
+
+
+def gd_shallow(w: np.ndarray, sigma_yx: np.ndarray, learning_rate: float, n_steps: int, *,
+               record_steps=None, dtype=np.float64) -> ShallowTrajectory:
+    """Full-batch GD of a shallow linear network ``y = W x`` on whitened inputs (paper A Appendix G.2,
+    spec 2.10): ``W <- W + eta (sigma_yx - W)``.
+
+    ``w (..., No, Ni)`` initial weights (leading axes = independent networks), ``sigma_yx (No, Ni)`` or
+    ``(..., No, Ni)``; ``record_steps`` steps in ``0..n_steps`` at which ``W`` is stored (state before the
+    next update, as :func:`gd_linear`). Returns a :class:`ShallowTrajectory`.
+    """
+    w = np.array(w, dtype=dtype, copy=True)
+    syx = np.asarray(sigma_yx, dtype=dtype)
+    lr = np.asarray(learning_rate, dtype=dtype)
+    rec_steps = np.unique(np.asarray([] if record_steps is None else record_steps, dtype=np.int64))
+    if rec_steps.size and (rec_steps[0] < 0 or rec_steps[-1] > n_steps):
+        raise ValueError(f"record_steps must lie in [0, {n_steps}]")
+    losses = np.empty((n_steps + 1,) + w.shape[:-2], dtype=np.float64)
+    recs = []
+    rec_idx = 0
+    for step in range(n_steps + 1):
+        err = syx - w
+        losses[step] = 0.5 * np.sum(err * err, axis=(-2, -1))
+        if rec_idx < rec_steps.size and rec_steps[rec_idx] == step:
+            recs.append(w.copy())
+            rec_idx += 1
+        if step == n_steps:
+            break
+        w += lr * err
+    stacked = np.stack(recs) if recs else np.empty((0,) + w.shape, dtype=dtype)
+    return ShallowTrajectory(steps=rec_steps, w=stacked, loss=losses, final=w)
