@@ -1,0 +1,93 @@
+# Paper A, Figures 5 (continual learning) and 7 (weights up to an orthogonal transformation).
+# Compute rules write parquet in results/paper_a/data; plot rules read only that parquet.
+A57_DATA = RESULTS / "paper_a" / "data"
+A57_MOD = "learndyn.figures.paper_a"
+A57_FIGS = {f"fig{i}": figure_files("paper_a", f"fig{i}") for i in (5,)}
+A5_RUN_BATCHES = range(config["batches"]["a5_runs"])
+
+ALL_TARGETS.extend(f for figs in A57_FIGS.values() for f in figs.values())
+
+localrules: a5_plot, fig_a5
+
+
+rule a5_exact:
+    input:
+        core=core_deps(f"{A57_MOD}.fig5"),
+    output:
+        A57_DATA / "fig5_A.parquet",
+    params:
+        module=f"{A57_MOD}.fig5",
+        function="compute_a",
+        cfg=config["paper_a"]["fig5"],
+    log:
+        LOGS / "paper_a" / "a5_exact.log",
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=5,
+    script:
+        "../scripts/compute.py"
+
+
+rule a5_runs:
+    input:
+        core=core_deps(f"{A57_MOD}.fig5"),
+    output:
+        A57_DATA / "fig5_BC_batch{batch}.parquet",
+    wildcard_constraints:
+        batch=r"\d+",
+    params:
+        module=f"{A57_MOD}.fig5",
+        function="compute_runs",
+        cfg=config["paper_a"]["fig5"],
+        kwargs=lambda w: {"batch": int(w.batch), "n_batches": len(A5_RUN_BATCHES)},
+    log:
+        LOGS / "paper_a" / "a5_runs_{batch}.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        # ~5 s per tanh or ReLU network on one idle core (100 000 steps, N = 100), linear ~0.5 s
+        runtime=lambda w: max(5, int(12 * config["paper_a"]["fig5"]["runs"]["n_runs"] / len(A5_RUN_BATCHES)
+                                     * config["paper_a"]["fig5"]["runs"]["steps_nonlinear"] / 50000 / 60) + 5),
+    script:
+        "../scripts/compute.py"
+
+
+rule a5_sequence:
+    input:
+        core=core_deps(f"{A57_MOD}.fig5"),
+    output:
+        A57_DATA / "fig5_DE.parquet",
+    params:
+        module=f"{A57_MOD}.fig5",
+        function="compute_sequence",
+        cfg=config["paper_a"]["fig5"],
+    log:
+        LOGS / "paper_a" / "a5_sequence.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/compute.py"
+
+
+rule a5_plot:
+    input:
+        data=[rules.a5_exact.output[0], rules.a5_sequence.output[0]]
+        + expand(A57_DATA / "fig5_BC_batch{batch}.parquet", batch=A5_RUN_BATCHES),
+        core=core_deps(f"{A57_MOD}.fig5"),
+    output:
+        **A57_FIGS["fig5"],
+    params:
+        module=f"{A57_MOD}.fig5",
+        cfg=config["paper_a"]["fig5"],
+    log:
+        LOGS / "paper_a" / "a5_plot.log",
+    script:
+        "../scripts/plot.py"
+
+
+rule fig_a5:
+    input:
+        **A57_FIGS["fig5"],
