@@ -173,7 +173,7 @@ def draw(df, cfg: dict):
     c, s = cfg["ab"], cfg["sweep"]
     plotting.apply_style()
     fig = plotting.figure(11.0, 8.2)
-    gs = fig.add_gridspec(3, 5, left=0.06, right=0.98, top=0.95, bottom=0.14, hspace=0.55, wspace=0.38)
+    gs = fig.add_gridspec(3, 5, left=0.08, right=0.98, top=0.95, bottom=0.14, hspace=0.55, wspace=0.38)
     ylims = {"loss": (-0.075, 0.8), "W1tW1": (-0.3, 1.2), "W2W2t": (-0.7, 1.1), "ntk": (-7, 8)}
     for r, (panel, sigma) in enumerate(zip(AB_PANELS, c["sigmas"])):
         for col, q in enumerate(QUANTITIES):
@@ -194,7 +194,7 @@ def draw(df, cfg: dict):
             ax.set_title(LABELS[q])
             if col == 0:
                 ax.set_ylabel(f"{'small' if panel == 'A' else 'large'} init. ($\\sigma$={sigma:g})")
-                plotting.panel_label(ax, panel, dx=-0.45)
+                plotting.panel_label(ax, panel, dx=-0.42)
             if r == 0 and col == 0:
                 plotting.legend_sim_exact(ax, loc="upper right")
     # panel C
@@ -228,7 +228,7 @@ def draw(df, cfg: dict):
         plotting.sim_exact(axd, x, sim, ex, color=plotting.PALETTE[n])
     axd.set_xscale("log"); axd.set_yscale("log")
     axd.set_xlabel("training step"); axd.set_ylabel("loss")
-    axd.set_title("five (network, $\\eta$) pairs marked in C")
+    axd.set_title(f"{len(shown)} (network, $\\eta$) pairs marked in C")
     plotting.panel_label(axd, "D", dx=-0.2)
     plotting.caption(fig, (
         f"A/B: ({c['n_in']}, {c['n_hidden']}, {c['n_out']}) network, teacher-student task (N={c['n_samples']}, teacher sigma="
