@@ -83,3 +83,177 @@ def teacher_student(ni: int, nh: int, no: int, n: int, sigma_teacher: float,
     x, _, _ = whiten(x_raw)
     w1t, w2t = _init.zero_balanced(ni, nh, no, sigma_teacher, rng)
     return Task(x, w2t @ w1t @ x), (w1t, w2t)
+
+# --------------------------------------------------------------------------- paper A: reversal and hierarchies
+def reversal_learning(n: int, ni: int, no: int, rng: np.random.Generator) -> tuple[Task, Task]:
+    """Reversal-learning pair of tasks (spec 5.4, paper A Fig. 6A/B).
+
+    ``R`` = left singular vectors of ``N(0,1)^(N x N)``; ``U0 S0 V0^T = svd(N(0,1)^(No x Ni))``;
+    raw inputs ``X = (R[:, :k] S0^(1/2) V0^T)^T``, targets ``Y1 = (R[:, :k] S0^(1/2) U0^T)^T``, ``Y2 = -Y1``;
+    inputs then whitened (spec 5.1), targets not. Hence ``sigma_yx(task 2) = -sigma_yx(task 1)``: every left
+    singular vector is reversed. Returns ``(task1, task2)`` with ``x (Ni, N)``, ``y (No, N)``.
+    """
+    if n <= ni:
+        raise ValueError(f"whitening needs more samples than inputs: N={n} <= Ni={ni}")
+    k = min(ni, no)
+    r = _init.random_orthogonal(n, rng)
+    u0, s0, v0t = np.linalg.svd(rng.normal(0.0, 1.0, size=(no, ni)), full_matrices=False)
+    half = r[:, :k] * np.sqrt(s0[:k])                              # (N, k)
+    x_raw = (half @ v0t[:k]).T                                     # (Ni, N)
+    y1 = (half @ u0[:, :k].T).T                                    # (No, N)
+    x, _, _ = whiten(x_raw)
+    return Task(x, y1), Task(x, -y1)
+
+
+#: Living-kingdom label matrix of spec 5.5 (rows = items, columns = features, before the perturbation):
+#: f1 root, f2 animal(+1)/plant(-1), f3 fish/bird, f4 algae/flower, f5-f8 the four leaf pairs.
+LIVING_KINGDOM = np.array([
+    [1, 1, 1, 0, 1, 0, 0, 0],
+    [1, 1, 1, 0, -1, 0, 0, 0],
+    [1, 1, -1, 0, 0, 1, 0, 0],
+    [1, 1, -1, 0, 0, -1, 0, 0],
+    [1, -1, 0, 1, 0, 0, 1, 0],
+    [1, -1, 0, 1, 0, 0, -1, 0],
+    [1, -1, 0, -1, 0, 0, 0, 1],
+    [1, -1, 0, -1, 0, 0, 0, -1],
+], dtype=float)
+
+#: Colour-hierarchy label matrix of spec 5.6 (rows = items, columns = features, before the perturbation):
+#: the living-kingdom rows permuted, colour item ``i`` = living-kingdom row ``COLOUR_PERMUTATION[i]``.
+COLOUR_HIERARCHY = np.array([
+    [1, -1, 0, 1, 0, 0, 1, 0],
+    [1, 1, -1, 0, 0, -1, 0, 0],
+    [1, 1, 1, 0, 1, 0, 0, 0],
+    [1, -1, 0, -1, 0, 0, 0, 1],
+    [1, 1, -1, 0, 0, 1, 0, 0],
+    [1, 1, 1, 0, -1, 0, 0, 0],
+    [1, -1, 0, -1, 0, 0, 0, -1],
+    [1, -1, 0, 1, 0, 0, -1, 0],
+], dtype=float)
+
+#: 0-based ``pi`` with ``COLOUR_HIERARCHY == LIVING_KINGDOM[pi]`` (spec 5.6: (5,4,1,7,3,2,8,6) 1-based).
+COLOUR_PERMUTATION = np.array([4, 3, 0, 6, 2, 1, 7, 5])
+
+
+def perturb_labels(labels: np.ndarray, strength: float = 0.1) -> np.ndarray:
+    """Symmetry-breaking perturbation of a hierarchy (spec 5.5, decision 9.10): label column ``j`` (1-based)
+    is multiplied by ``1 + strength / j``, which splits the degenerate singular values and fixes the mode order
+    to the feature order. ``labels (items, features)``; returns a new array of the same shape.
+    """
+    labels = np.asarray(labels, dtype=float)
+    return labels * (1.0 + strength / np.arange(1, labels.shape[1] + 1))
+
+
+def revise_labels(labels: np.ndarray, feature: int = 8) -> np.ndarray:
+    """Revised hierarchy (spec 5.6, decision 9.9): negate label column ``feature`` (1-based). For the leaf
+    feature 8 this swaps the identities of items 7 and 8 and reverses exactly one left singular vector
+    (a pure reversal-learning task). ``labels (items, features)``; returns a copy.
+    """
+    out = np.array(labels, dtype=float)
+    out[:, feature - 1] *= -1.0
+    return out
+
+
+def hierarchy(name: str = "living_kingdom", perturbation: float = 0.1, revised_feature: int | None = None) -> np.ndarray:
+    """Label matrix ``L (items, features)`` of a semantic hierarchy of paper A (spec 5.5, 5.6).
+
+    ``name``: ``"living_kingdom"`` or ``"colour"``; the perturbation of :func:`perturb_labels` with
+    ``strength=perturbation`` (0 for the raw labels) is applied; ``revised_feature`` (1-based) additionally
+    negates that feature column (:func:`revise_labels`). Targets are ``Y = L^T``.
+    """
+    base = {"living_kingdom": LIVING_KINGDOM, "colour": COLOUR_HIERARCHY}
+    if name not in base:
+        raise ValueError(f"unknown hierarchy {name!r}; allowed: {sorted(base)}")
+    labels = perturb_labels(base[name], perturbation)
+    if revised_feature is not None:
+        labels = revise_labels(labels, revised_feature)
+    return labels
+
+
+def one_hot_items(labels: np.ndarray) -> Task:
+    """One-hot item task of a label matrix ``L (items, features)`` (spec 1.1, 5.5): ``X = I_N``, ``Y = L^T``
+    (features x items), mean convention, so ``sigma_xx = I / N`` (not white) and ``sigma_yx = Y / N``.
+
+    Gradient descent on it with learning rate ``eta`` equals whitened GD on the target ``Y`` with learning
+    rate ``eta / N``, so the closed forms apply with ``sigma~ = Y`` and ``t = k eta / N`` (spec 1.1).
+    """
+    labels = np.asarray(labels, dtype=float)
+    return Task(np.eye(labels.shape[0]), labels.T.copy())
+
+
+def mode_svd(sigma_yx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compact SVD ``sigma_yx = U diag(s) V^T`` in LAPACK order (decreasing ``s``) with the display sign
+    convention of paper A Fig. 3B (spec section 6): each column of ``U`` sums to a non-negative number
+    (the matching row of ``V^T`` flips with it). ``sigma_yx (No, Ni)``; returns ``U (No, k)``, ``s (k,)``,
+    ``Vt (k, Ni)``.
+    """
+    u, s, vt = np.linalg.svd(np.asarray(sigma_yx, dtype=float), full_matrices=False)
+    sign = np.where(u.sum(axis=0) < 0, -1.0, 1.0)
+    return u * sign, s, vt * sign[:, None]
+
+
+def hierarchy_tree(labels: np.ndarray) -> list[tuple[tuple[int, ...], tuple[int, ...], str]]:
+    """The tree encoded by a hierarchy's label matrix (spec 5.5; paper A Appendix H.2.3: +1 = left child of
+    the feature's node, -1 = right child, 0 = not below it), for drawing Figs 3A and 6C.
+
+    The groups ``{items with label != 0}``, ``{label > 0}`` and ``{label < 0}`` of every feature plus the single
+    items form a nested family of item sets; each set's parent is its smallest strict superset. Returns the
+    nodes in depth-first order, children left (+1) before right (-1): ``(items, path, tag)`` with ``items`` the
+    0-based item indices below the node, ``path`` its position as a tuple of child indices from the root, and
+    ``tag`` the first feature group that defines it ("f1" = all items with a non-zero label of feature 1, "f2+" =
+    the items labelled +1 by feature 2, ...; leaves are "item3", 1-based). ``labels (items, features)``.
+    """
+    labels = np.asarray(labels)
+    n_items = labels.shape[0]
+    groups: dict[frozenset, tuple[float, str]] = {}
+
+    def add(items, order, tag):
+        key = frozenset(int(i) for i in items)
+        if key and key not in groups:
+            groups[key] = (order, tag)
+
+    for i in range(n_items):
+        add([i], -1, f"item{i + 1}")
+    for j in range(labels.shape[1]):
+        col = labels[:, j]
+        add(np.flatnonzero(col), j, f"f{j + 1}")
+        add(np.flatnonzero(col > 0), j + 0.1, f"f{j + 1}+")
+        add(np.flatnonzero(col < 0), j + 0.2, f"f{j + 1}-")
+    sets = sorted(groups, key=len)
+    for a in sets:
+        for b in sets:
+            if not (a <= b or b <= a or not (a & b)):
+                raise ValueError("labels do not encode a tree: groups overlap without nesting")
+    if frozenset(range(n_items)) not in groups:
+        groups[frozenset(range(n_items))] = (-2, "root")
+    parent = {}
+    for g in groups:
+        supers = [h for h in groups if g < h]
+        if supers:
+            parent[g] = min(supers, key=len)
+    children: dict[frozenset, list] = {g: [] for g in groups}
+    for g, p in parent.items():
+        children[p].append(g)
+
+    def child_key(g):
+        # left (+1) group before right (-1) group; ties by the first feature that separates them
+        p = parent[g]
+        sub = labels[sorted(p)]
+        for j in range(labels.shape[1]):
+            vals = labels[sorted(g), j]
+            if np.all(vals > 0) and np.any(sub[:, j] < 0):
+                return (0, j, min(g))
+            if np.all(vals < 0) and np.any(sub[:, j] > 0):
+                return (1, j, min(g))
+        return (2, 0, min(g))
+
+    out = []
+
+    def walk(g, path):
+        out.append((tuple(sorted(g)), path, groups[g][1]))
+        for c, h in enumerate(sorted(children[g], key=child_key)):
+            walk(h, path + (c,))
+
+    walk(frozenset(range(n_items)), ())
+    return out
+
