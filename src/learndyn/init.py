@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import aligned as _aligned
+
 #: Fixed constant of the authors' zero-balanced initialisation (Algorithm 1, spec 4.1 step 4).
 GAMMA = 1.15
 
@@ -99,3 +101,45 @@ def balancedness(w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
     Batched: ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)`` -> ``(..., Nh, Nh)``.
     """
     return w1 @ np.swapaxes(w1, -1, -2) - np.swapaxes(w2, -1, -2) @ w2
+
+
+def task_aligned(sigma_yx: np.ndarray, nh: int, sigma: float,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Task-aligned zero-balanced initialisation of paper A Theorem 5.1 (spec 4.3; Figs 4 and 9).
+
+    ``W1 = R A0 V~^T``, ``W2 = U~ A0^T R^T`` with ``R`` a random orthogonal ``(Nh, Nh)`` matrix,
+    ``A0 ~ N(0, sigma^2)^(Nh x n)`` and ``U~ S~ V~^T`` the full SVD of the square task
+    (:func:`learndyn.aligned.task_svd`; ``U~ = V~ = I`` for ``c I``). Then ``W1 W1^T = W2^T W2`` and
+    ``W2 W1 = U~ M0 V~^T`` with ``M0 = A0^T A0`` (diagonal: aligned strengths, off-diagonal: cross coupling).
+
+    ``sigma_yx (n, n)``, ``nh >= n``. Returns ``(W1 (Nh, n), W2 (n, Nh))``.
+    """
+    u, _, v = _aligned.task_svd(sigma_yx)
+    n = u.shape[0]
+    _check_dims(n, nh, n)
+    r = random_orthogonal(nh, rng)
+    a0 = rng.normal(0.0, sigma, size=(nh, n))
+    return r @ a0 @ v.T, u @ a0.T @ r.T
+
+
+def zero_balanced_direct(ni: int, nh: int, no: int, gain: float, rng: np.random.Generator,
+                         sigma_yx: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-balanced variant of paper A Figure 8 (spec 4.4; the authors' MATLAB, no ``gamma``).
+
+    ``A ~ N(0, gain^2)^(No x Ni)`` with full SVD ``A = U diag(s) V^T``, ``R`` random orthogonal ``(Nh, Nh)``,
+    ``W1 = R [diag(sqrt(s_1..k)); 0] V_:k^T``, ``W2 = U_:,:k [diag(sqrt(s_1..k)), 0] R^T``, so ``W2 W1 = A``
+    and ``W1 W1^T = W2^T W2``. For square problems with ``sigma_yx`` given, the det-sign rule of spec 1.3
+    (:func:`fix_det_sign`) is applied.
+
+    Returns ``(W1 (Nh, Ni), W2 (No, Nh))``.
+    """
+    k = _check_dims(ni, nh, no)
+    a = rng.normal(0.0, gain, size=(no, ni))
+    r = random_orthogonal(nh, rng)
+    u, s, vt = np.linalg.svd(a)
+    half = np.sqrt(s[:k])
+    w1 = r[:, :k] @ (half[:, None] * vt[:k])
+    w2 = (u[:, :k] * half) @ r[:, :k].T
+    if sigma_yx is not None:
+        w1, w2 = fix_det_sign(w1, w2, sigma_yx)
+    return w1, w2

@@ -79,3 +79,31 @@ def balancedness_norm(w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
     """Frobenius norm of the balance matrix, ``||W1 W1^T - W2^T W2||_F`` (paper A assumption 2.3, Fig. 5C),
     from :func:`learndyn.init.balancedness`. ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)``; returns ``(...)``."""
     return np.linalg.norm(_balancedness(w1, w2), axis=(-2, -1))
+
+
+def code_loss(w: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Stopping quantity of the authors' MATLAB experiments (spec 1.1, sum convention, ``X = I``):
+    ``l_code = mean_ij [1/2 E E^T]_ij`` with ``E = Y - W`` (mean over all ``No x No`` entries), which
+    equals ``||1^T E||^2 / (2 No^2)``.
+
+    ``w (..., No, Ni)`` network functions, ``y (No, Ni)`` target; returns ``(...)``.
+    """
+    e = np.asarray(y) - np.asarray(w)
+    col = e.sum(axis=-2)
+    return 0.5 * np.sum(col * col, axis=-1) / e.shape[-2] ** 2
+
+
+def representation_error(w1tw1: np.ndarray, w2w2t: np.ndarray, sigma_yx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Error of the internal representation (paper A Appendix D, Fig. 8): squared Frobenius distances
+    ``||W1^T W1 - V~ S~ V~^T||_F^2`` and ``||W2 W2^T - U~ S~ U~^T||_F^2`` to the rich task-specific limits of
+    Theorem 3.2 (spec 2.4; compact SVD ``sigma_yx = U~ S~ V~^T``, :func:`learndyn.exact.limit`).
+
+    ``w1tw1 (..., Ni, Ni)``, ``w2w2t (..., No, No)``, ``sigma_yx (No, Ni)``; returns two ``(...)`` arrays.
+    """
+    from .exact import limit  # exact imports this module
+
+    ni = np.shape(sigma_yx)[1]
+    rich = split_qqt(limit(sigma_yx), ni)
+    d1 = np.asarray(w1tw1) - rich["W1tW1"]
+    d2 = np.asarray(w2w2t) - rich["W2W2t"]
+    return np.sum(d1 * d1, axis=(-2, -1)), np.sum(d2 * d2, axis=(-2, -1))

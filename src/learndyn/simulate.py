@@ -313,3 +313,75 @@ def gd_shallow(w: np.ndarray, sigma_yx: np.ndarray, learning_rate: float, n_step
         w += lr * err
     stacked = np.stack(recs) if recs else np.empty((0,) + w.shape, dtype=dtype)
     return ShallowTrajectory(steps=rec_steps, w=stacked, loss=losses, final=w)
+
+
+# --------------------------------------------------------------------------- per-member stopping
+@dataclass
+class StoppedRun:
+    """Output of :func:`gd_linear_until`.
+
+    ``stop (B,)``: first step at which each member met the criterion (``-1`` if it never did);
+    ``n_steps``: steps run (the batch runs until every member has stopped or ``max_steps``);
+    ``loss (n_steps+1, B)``; ``keep[name] (n_steps+1, B, ...)`` the requested quantities at every step;
+    ``at_stop[name] (B, ...)`` each member's quantity at its own stop step (the last step if it never
+    stopped). Members keep training after their stop step (they do not influence each other), so
+    ``keep`` and ``loss`` beyond a member's stop step are to be discarded by the caller.
+    """
+
+    stop: np.ndarray
+    n_steps: int
+    loss: np.ndarray
+    keep: dict[str, np.ndarray]
+    at_stop: dict[str, np.ndarray]
+
+
+def gd_linear_until(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learning_rate, max_steps: int,
+                    criterion: Callable[[np.ndarray], np.ndarray], *, chunk: int = 2000,
+                    keep: tuple[str, ...] = (), at_stop: tuple[str, ...] = (),
+                    sigma_yy: np.ndarray | None = None) -> StoppedRun:
+    """Batched GD (:func:`gd_linear`, spec 1.1) run until every member has met a per-step criterion.
+
+    ``criterion(W2W1 (K, B, No, Ni)) -> (K, B)`` bool is evaluated on the network function at *every*
+    step (e.g. the MATLAB tolerance ``metrics.code_loss(W, Y) < tol`` of spec 1.1); each member's stop
+    step is the first step where it holds. The run proceeds in chunks of ``chunk`` steps (bounding memory)
+    and ends after the chunk in which the last member stopped, or at ``max_steps``. Chunking does not
+    change the arithmetic: the result equals one uninterrupted :func:`gd_linear` run.
+
+    ``w1 (B, Nh, Ni)``, ``w2 (B, No, Nh)``, ``sigma_yx (No, Ni)`` or ``(B, No, Ni)``, ``learning_rate``
+    scalar or ``(B,)``; ``keep``/``at_stop``: names of :data:`QUANTITIES`. Returns a :class:`StoppedRun`.
+    """
+    if np.ndim(w1) != 3 or np.ndim(w2) != 3:
+        raise ValueError("gd_linear_until needs batched weights w1 (B, Nh, Ni), w2 (B, No, Nh)")
+    names = tuple(dict.fromkeys(("W2W1",) + tuple(keep) + tuple(at_stop)))
+    b = w1.shape[0]
+    stop = np.full(b, -1, dtype=np.int64)
+    found: dict[str, np.ndarray] = {}
+    kept: dict[str, list] = {name: [] for name in keep}
+    losses: list[np.ndarray] = []
+    start = 0
+    while True:
+        n = min(chunk, max_steps - start)
+        tr = gd_linear(w1, w2, sigma_yx, learning_rate, n, sigma_yy=sigma_yy,
+                       record_steps=np.arange(n + 1), record=names)
+        ok = np.asarray(criterion(tr.records["W2W1"]), dtype=bool)          # (n+1, B)
+        if not found:
+            found = {name: tr.records[name][-1].copy() for name in at_stop}
+        new = (stop < 0) & ok.any(axis=0)
+        idx = np.argmax(ok, axis=0)
+        stop[new] = start + idx[new]
+        for name in at_stop:
+            found[name][new] = tr.records[name][idx[new], np.flatnonzero(new)]
+        start += n
+        last = bool(np.all(stop >= 0)) or start >= max_steps
+        end = n + 1 if last else n            # a chunk's last state is the next chunk's first
+        for name in keep:
+            kept[name].append(tr.records[name][:end])
+        losses.append(tr.loss[:end])
+        if last:
+            for name in at_stop:
+                never = stop < 0
+                found[name][never] = tr.records[name][-1][never]
+            break
+        w1, w2 = tr.w1, tr.w2
+    return StoppedRun(stop=stop, n_steps=start, loss=np.concatenate(losses),
+                      keep={name: np.concatenate(v) for name, v in kept.items()}, at_stop=found)

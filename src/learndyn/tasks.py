@@ -257,3 +257,62 @@ def hierarchy_tree(labels: np.ndarray) -> list[tuple[tuple[int, ...], tuple[int,
     walk(frozenset(range(n_items)), ())
     return out
 
+
+# --------------------------------------------------------------------------- decoupling / Fig. 8 targets
+#: Square targets of the decoupling experiments, sum convention with ``X = I`` so ``sigma_yx = Y``
+#: (spec 5.7; paper A Figs 4 and 9). The dense 2x2 target is a proposal and comes from the config.
+DECOUPLING_5X5_DENSE = np.array([[5, 6, 3, 0, 1],
+                                 [4, 1, 0, 1, 2],
+                                 [3, 0, 2, 4, 0],
+                                 [3, 4, 0, 3, 2],
+                                 [2, 0, 1, 3, 4]], dtype=float)
+#: Row order of the decoupling figures: dense, unequal diagonal, equal diagonal.
+DECOUPLING_KINDS = ("dense", "unequal", "equal")
+
+
+def decoupling_targets(n: int, dense: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The three ``n x n`` targets of paper A Fig. 4 (``n = 2``) and Fig. 9 (``n = 5``), spec 5.7.
+
+    ``equal``: ``5 I``; ``unequal``: ``diag(5, 1)`` / ``diag(5, 1, 2, 3, 4)``; ``dense``: for ``n = 5`` the
+    authors' matrix :data:`DECOUPLING_5X5_DENSE`, for ``n = 2`` the ``dense`` argument (required; spec 5.7
+    proposes ``[[5, 1], [2, 1]]``, singular values 5.541 and 0.541 as in the published panels).
+    Returns ``{"dense", "unequal", "equal"} -> (n, n)`` arrays in :data:`DECOUPLING_KINDS` order.
+    """
+    if n == 2:
+        if dense is None:
+            raise ValueError("the dense 2x2 target is not known (spec 5.7): pass it (proposal [[5, 1], [2, 1]])")
+        dense = np.asarray(dense, dtype=float)
+        unequal = np.diag([5.0, 1.0])
+    elif n == 5:
+        dense = DECOUPLING_5X5_DENSE.copy() if dense is None else np.asarray(dense, dtype=float)
+        unequal = np.diag([5.0, 1.0, 2.0, 3.0, 4.0])
+    else:
+        raise ValueError(f"decoupling targets exist for n = 2 and n = 5 only, got {n}")
+    if dense.shape != (n, n):
+        raise ValueError(f"dense target must be {n}x{n}, got {dense.shape}")
+    return {"dense": dense, "unequal": unequal, "equal": 5.0 * np.eye(n)}
+
+
+#: Weighted 8x8 hierarchy of paper A Fig. 8 (features x items, ``X = I_8``; spec 5.8).
+#: Singular values 11.314, 8.485, 8, 6, 5.657, 4.243, 2.828, 1.414.
+WEIGHTED_HIERARCHY = np.array([[-4, -4, -4, -4, -4, -4, -4, -4],
+                               [-3, -3, -3, -3, 3, 3, 3, 3],
+                               [-4, -4, 4, 4, 0, 0, 0, 0],
+                               [0, 0, 0, 0, -3, -3, 3, 3],
+                               [0, 0, 0, 0, 0, 0, -4, 4],
+                               [0, 0, 0, 0, -3, 3, 0, 0],
+                               [0, 0, -2, 2, 0, 0, 0, 0],
+                               [-1, 1, 0, 0, 0, 0, 0, 0]], dtype=float)
+
+
+def random_target(no: int, ni: int, rng: np.random.Generator, min_singular_value: float = 0.3,
+                  max_draws: int = 1000) -> np.ndarray:
+    """Random ``(No, Ni)`` target ``Y ~ N(0, 1)`` for ``X = I`` (spec 5.8 proposal for Fig. 8's random
+    7x7, 5x7 and 7x5 tasks): redrawn until its smallest singular value is at least ``min_singular_value``
+    (keeps the runs to tolerance short)."""
+    for _ in range(max_draws):
+        y = rng.normal(0.0, 1.0, size=(no, ni))
+        if np.linalg.svd(y, compute_uv=False)[-1] >= min_singular_value:
+            return y
+    raise ValueError(f"no {no}x{ni} Gaussian draw with smallest singular value >= {min_singular_value} "
+                     f"in {max_draws} tries")
