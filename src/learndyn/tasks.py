@@ -316,3 +316,19 @@ def random_target(no: int, ni: int, rng: np.random.Generator, min_singular_value
             return y
     raise ValueError(f"no {no}x{ni} Gaussian draw with smallest singular value >= {min_singular_value} "
                      f"in {max_draws} tries")
+
+
+def gaussian_teacher(ni: int, nh: int, no: int, n: int, sigma_teacher: float,
+                     rng: np.random.Generator) -> tuple[Task, tuple[np.ndarray, np.ndarray]]:
+    """Teacher-student task with an i.i.d. Gaussian (not balanced) teacher (spec 5.9, paper A Fig. 7):
+    ``X ~ N(0, 1)^(Ni x N)`` centred and whitened (spec 5.1); ``W1T ~ N(0, sigma_teacher^2)^(Nh x Ni)``,
+    ``W2T ~ N(0, sigma_teacher^2)^(No x Nh)``; ``Y = W2T W1T X_w``, so ``sigma_yx == W2T @ W1T`` and the optimal loss is 0.
+
+    Returns ``(Task, (W1T (Nh, Ni), W2T (No, Nh)))``.
+    """
+    if n <= ni:
+        raise ValueError(f"whitening needs more samples than inputs: N={n} <= Ni={ni}")
+    x, _, _ = whiten(rng.normal(0.0, 1.0, size=(ni, n)))
+    w1t = rng.normal(0.0, sigma_teacher, size=(nh, ni))
+    w2t = rng.normal(0.0, sigma_teacher, size=(no, nh))
+    return Task(x, w2t @ w1t @ x), (w1t, w2t)

@@ -2,12 +2,12 @@
 # Compute rules write parquet in results/paper_a/data; plot rules read only that parquet.
 A57_DATA = RESULTS / "paper_a" / "data"
 A57_MOD = "learndyn.figures.paper_a"
-A57_FIGS = {f"fig{i}": figure_files("paper_a", f"fig{i}") for i in (5,)}
+A57_FIGS = {f"fig{i}": figure_files("paper_a", f"fig{i}") for i in (5, 7)}
 A5_RUN_BATCHES = range(config["batches"]["a5_runs"])
 
 ALL_TARGETS.extend(f for figs in A57_FIGS.values() for f in figs.values())
 
-localrules: a5_plot, fig_a5
+localrules: a5_plot, fig_a5, a7_plot, fig_a7
 
 
 rule a5_exact:
@@ -91,3 +91,43 @@ rule a5_plot:
 rule fig_a5:
     input:
         **A57_FIGS["fig5"],
+
+
+rule a7_compute:
+    input:
+        core=core_deps(f"{A57_MOD}.fig7"),
+    output:
+        A57_DATA / "fig7.parquet",
+    params:
+        module=f"{A57_MOD}.fig7",
+        function="compute",
+        cfg=config["paper_a"]["fig7"],
+    log:
+        LOGS / "paper_a" / "a7_compute.log",
+    threads: 1
+    resources:
+        # ~1 M GD steps (2x2 weights) plus closed forms on every phase-2 step
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/compute.py"
+
+
+rule a7_plot:
+    input:
+        data=rules.a7_compute.output,
+        core=core_deps(f"{A57_MOD}.fig7"),
+    output:
+        **A57_FIGS["fig7"],
+    params:
+        module=f"{A57_MOD}.fig7",
+        cfg=config["paper_a"]["fig7"],
+    log:
+        LOGS / "paper_a" / "a7_plot.log",
+    script:
+        "../scripts/plot.py"
+
+
+rule fig_a7:
+    input:
+        **A57_FIGS["fig7"],
