@@ -181,3 +181,24 @@ def test_rotation_from_gd_is_orthogonal_not_constant_and_recovers_weights():
     assert np.max(np.abs(d - np.eye(2))) > 1e-2                      # the rotation is real (spec V12: 0.14)
     assert np.max(np.abs(q - q_sim)) > 1e-2 * np.max(np.abs(q_sim))  # q alone is not the weights ...
     assert np.max(np.abs(q @ d - q_sim)) < 2e-3 * np.max(np.abs(q_sim))  # ... q D is
+
+
+# --------------------------------------------------------------------------- Figure 7 protocol pieces
+def test_fig7_task_pair_and_stop_rule_do_not_depend_on_chunking():
+    from learndyn.figures.paper_a import fig7
+    c = dict(n=2, n_hidden=2, n_samples=50, sigma_teacher=0.3, learning_rate=0.05, tol=1e-6, max_steps=200000)
+    rng = np.random.default_rng(0)
+    t1, t2 = fig7.draw_tasks(c, rng)
+    assert np.linalg.det(t1.sigma_yx) * np.linalg.det(t2.sigma_yx) > 0          # spec 1.3 / 5.9
+    np.testing.assert_allclose(t1.x @ t1.x.T / 50, np.eye(2), atol=1e-12)        # whitened
+    w1, w2 = init.zero_balanced(2, 2, 2, 0.05, rng, sigma_yx=t1.sigma_yx)
+    runs = [fig7.run_until(w1, w2, t1.sigma_yx, dict(c, chunk=chunk), 7, ("W1", "W2W1")) for chunk in (150, 10**6)]
+    (s_a, r_a, n_a, w1a, _), (s_b, r_b, n_b, w1b, _) = runs
+    assert n_a == n_b and np.array_equal(s_a, s_b) and s_a[-1] == n_a
+    np.testing.assert_array_equal(r_a["W2W1"], r_b["W2W1"])
+    np.testing.assert_array_equal(w1a, w1b)
+    loss = 0.5 * np.sum((r_a["W2W1"] - t1.sigma_yx) ** 2, axis=(1, 2))
+    assert loss[-1] < c["tol"] <= loss[-2]                                        # stops at the first step below tol
+    # the stop step is the first one below tol: one step earlier is above it
+    tr = simulate.gd_linear(w1, w2, t1.sigma_yx, c["learning_rate"], n_a - 1, record=())
+    assert tr.loss[-1] >= c["tol"]
