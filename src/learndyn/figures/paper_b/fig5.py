@@ -1,0 +1,201 @@
+"""Paper B, Figure 5: predicted vs measured final representational distance.
+
+Spec ``universality.md`` 6.1 (Figure 5), 3.3, D3 and 7. Per architecture (rows of ``paper_b.fig2``):
+
+1. fit pool: ``n_fit_trials`` trainings with the Table-1 settings on the default two-point dataset
+   (:func:`compute_pool`, batched seeds), one Eq.-49 fit each (:func:`fit_pool`, grid 200), rates averaged
+   over trials whose last tracked loss <= 1e-2 (:func:`learndyn.effective.average_effective_rates`);
+2. test grid: one training per dataset of the 5 x 5 grid (spec 4.1) at ``lr_factor`` x Table-1 lr, stopped at
+   epoch loss < ``stop_loss`` or ``max_epochs`` (:func:`compute_grid`); a point is kept if its final tracked
+   loss <= ``discard_loss``;
+3. prediction (:func:`predict`): ``h_+`` (Eq. 10) from the point's own ``(h_0, y_0)``, its ``dx2, dy2`` and the
+   averaged ratio ``eta_h / eta_y``; plotted against the measured final ``h``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import datasets, effective, io, plotting
+from . import _two_point as tp
+
+GRID_QUANTITIES = ("dist_x", "dist_y", "h0", "y0", "w0", "final_h", "final_loss", "n_epochs", "stopped")
+
+
+def compute_pool(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1, device: str = "cpu"):
+    """Fit-pool trainings ``i = batch, batch + n_batches, ...`` of architecture ``arch`` (seed ``seed0 + i``),
+    all in one stacked batch; rows as :func:`_two_point.train_rows` with condition ``"<arch>/<i>"``."""
+    from ... import deepnets
+
+    row = cfg["rows"][arch]
+    trials = list(range(batch, cfg["n_fit_trials"], n_batches))
+    seeds = [cfg["seed0"] + i for i in trials]
+    X, Y = datasets.two_point(cfg["dx2"], cfg["dy2"])
+    res = deepnets.train_batched(tp.arch_of(row), X, Y, seeds, lr=row["lr"], epochs=row["epochs"],
+                                 optimizer=row["optimizer"], device=device)
+    print(f"b5 pool {arch}: {len(seeds)} networks x {row['epochs']} epochs in {float(res['wall_seconds']):.1f} s")
+    ep = res["epoch"]
+    frames = []
+    for s, (i, seed) in enumerate(zip(trials, seeds)):
+        meta = dict(figure="b5", panel=arch, condition=f"{arch}/{i}", seed=seed, learning_rate=row["lr"])
+        for q in ("h", "y", "w", "loss"):
+            frames.append(io.records(res[q][s], quantity=q, source="simulation", steps=ep, t=ep, **meta))
+        for q in ("dx2", "dy2", "final_h", "final_loss"):
+            frames.append(io.records(res[q][s], quantity=q, source="summary", **meta))
+    return io.concat(frames)
+
+
+def fit_pool(table, cfg: dict):
+    """Eq.-49 fit (spec 3.1, grid ``cfg["fit_grid"]``) of every pool trial: ``eta_h, eta_y, fit_loss`` and the
+    trial's ``final_loss`` (for the spec-3.3 convergence filter)."""
+    grid = np.logspace(cfg["fit_grid"]["min_exp"], cfg["fit_grid"]["max_exp"], cfg["fit_grid"]["n"])
+    frames = []
+    for cond in sorted(io.select(table, source="simulation")["condition"].unique()):
+        sub = io.select(table, condition=cond)
+        meta = dict(figure="b5", panel=sub["panel"].iloc[0], condition=cond, seed=int(sub["seed"].iloc[0]),
+                    learning_rate=float(sub["learning_rate"].iloc[0]))
+        h, y, w = (io.to_array(sub, source="simulation", quantity=q)[1] for q in ("h", "y", "w"))
+        dx2, dy2, fl = (io.scalar(sub, source="summary", quantity=q) for q in ("dx2", "dy2", "final_loss"))
+        f = effective.fit_effective_rates(h, y, w, dx2, dy2, grid=grid)
+        for q, v in (("eta_h", f.eta_h), ("eta_y", f.eta_y), ("fit_loss", f.loss), ("final_loss", fl)):
+            frames.append(io.records(v, quantity=q, source="fit", **meta))
+    return io.concat(frames)
+
+
+def compute_grid(cfg: dict, arch: str, device: str = "cpu"):
+    """Test grid of architecture ``arch``: one network per (dist_x, dist_y) dataset (seed ``grid_seed0 + j``),
+    all stacked; lr = ``lr_factor`` x Table-1 lr, stop at loss < ``stop_loss`` or ``max_epochs``. Returns
+    per-point vectors ``(n_points,)`` (``row`` = grid index) of :data:`GRID_QUANTITIES`."""
+    from ... import deepnets
+
+    row = cfg["rows"][arch]
+    grid = datasets.two_point_grid(cfg["dist_x"], cfg["dist_y"])
+    data = [datasets.two_point(dx ** 2, dy ** 2) for dx, dy in grid]
+    X = np.stack([d[0] for d in data])
+    Y = np.stack([d[1] for d in data])
+    seeds = [cfg["grid_seed0"] + j for j in range(len(grid))]
+    lr = cfg["lr_factor"] * row["lr"]
+    res = deepnets.train_batched(tp.arch_of(row), X, Y, seeds, lr=lr, epochs=cfg["max_epochs"],
+                                 optimizer=row["optimizer"], stop_loss=cfg["stop_loss"], device=device)
+    print(f"b5 grid {arch}: {len(seeds)} networks, up to {cfg['max_epochs']} epochs, "
+          f"{float(res['wall_seconds']):.1f} s; epochs used {res['n_updates'].tolist()}")
+    vals = {"dist_x": grid[:, 0], "dist_y": grid[:, 1], "h0": res["h"][:, 0], "y0": res["y"][:, 0],
+            "w0": res["w"][:, 0], "final_h": res["final_h"], "final_loss": res["final_loss"],
+            "n_epochs": res["n_updates"], "stopped": res["stopped"].astype(float)}
+    meta = dict(figure="b5", panel=arch, condition=arch, learning_rate=lr)
+    return io.concat(io.records(v, quantity=q, source="grid", **meta) for q, v in vals.items())
+
+
+def predict(table, cfg: dict):
+    """Average the pool rates (spec 3.3) and predict ``h_+`` (Eq. 10) for every grid point of one architecture.
+
+    Returns the grid vectors plus ``h_plus``, ``A`` (Eq. 11), ``kept`` (final loss <= ``discard_loss``), and
+    scalars ``mean_eta_h``, ``mean_eta_y``, ``n_trials_kept``, ``n_trials``."""
+    fits = io.select(table, source="fit")
+    conds = sorted(fits["condition"].unique())
+    eh = np.array([io.scalar(fits, condition=c, quantity="eta_h") for c in conds])
+    ey = np.array([io.scalar(fits, condition=c, quantity="eta_y") for c in conds])
+    fl = np.array([io.scalar(fits, condition=c, quantity="final_loss") for c in conds])
+    m_eh, m_ey, kept_trials = effective.average_effective_rates(eh, ey, fl, cfg["fit_loss_threshold"])
+    grid = io.select(table, source="grid")
+    arch = grid["condition"].iloc[0]
+    g = {q: io.to_array(grid, quantity=q)[1][0] for q in GRID_QUANTITIES}
+    dx2, dy2 = g["dist_x"] ** 2, g["dist_y"] ** 2
+    A, _ = effective.final_distance_coefficients(g["h0"], g["y0"], m_eh, m_ey, dx2, dy2)
+    hp = effective.final_representational_distance(g["h0"], g["y0"], m_eh, m_ey, dx2, dy2)
+    kept = np.isfinite(g["final_loss"]) & (g["final_loss"] <= cfg["discard_loss"])
+    meta = dict(figure="b5", panel=arch, condition=arch, learning_rate=float(grid["learning_rate"].iloc[0]))
+    out = dict(g, h_plus=hp, A=A, kept=kept.astype(float))
+    frames = [io.records(v, quantity=q, source="prediction", **meta) for q, v in out.items()]
+    for q, v in (("mean_eta_h", m_eh), ("mean_eta_y", m_ey), ("n_trials_kept", kept_trials.sum()),
+                 ("n_trials", len(conds))):
+        frames.append(io.records(v, quantity=q, source="prediction", **meta))
+    return io.concat(frames)
+
+
+def arch_data(df, arch: str) -> dict:
+    """Prediction vectors of one architecture (``(n_points,)`` each) and its scalars."""
+    sub = io.select(df, source="prediction", condition=arch)
+    out = {}
+    for q in sub["quantity"].unique():
+        _, v = io.to_array(sub, quantity=q)
+        out[q] = np.asarray(v).reshape(-1) if np.ndim(v) > 1 else float(np.asarray(v).reshape(-1)[0])
+    return out
+
+
+def grid_stats(d: dict) -> dict:
+    """Spec 7, Figure 5 statistics of one architecture from :func:`arch_data`."""
+    k = d["kept"] > 0.5
+    x, y = d["h_plus"][k], d["final_h"][k]
+    pos = k & (d["dist_y"] > 0)
+    zero = k & (d["dist_y"] == 0)
+    return {
+        "fraction_converged": float(k.mean()),
+        "pearson": float(np.corrcoef(x, y)[0, 1]) if k.sum() > 2 else np.nan,
+        "slope": float(np.sum(x * y) / np.sum(x * x)) if k.sum() else np.nan,
+        "median_rel": float(np.median(np.abs(d["final_h"][pos] - d["h_plus"][pos]) / d["h_plus"][pos]))
+        if pos.any() else np.nan,
+        "dy0_rel": float(np.max(np.abs(d["final_h"][zero] - d["A"][zero]) / np.abs(d["A"][zero])))
+        if zero.any() else np.nan,
+    }
+
+
+def checks(df, cfg: dict):
+    """Spec 7, Figure 5, per architecture."""
+    th = cfg["thresholds"]
+    rows = []
+    for arch in cfg["architectures"]:
+        s = grid_stats(arch_data(df, arch))
+        rows += [
+            (f"{arch}: fraction of grid points converged", s["fraction_converged"], f">= {th['converged_fraction']:g}",
+             s["fraction_converged"] >= th["converged_fraction"]),
+            (f"{arch}: Pearson r(theory, measured)", s["pearson"], f">= {th['pearson']:g}", s["pearson"] >= th["pearson"]),
+            (f"{arch}: slope through origin (measured on theory)", s["slope"],
+             f"in [{th['slope_min']:g}, {th['slope_max']:g}]", th["slope_min"] <= s["slope"] <= th["slope_max"]),
+            (f"{arch}: median |h_meas - h_+| / h_+ (dy > 0)", s["median_rel"], f"<= {th['median_rel']:g}",
+             s["median_rel"] <= th["median_rel"]),
+            (f"{arch}: max |h_meas - A| / A (dy = 0)", s["dy0_rel"], f"<= {th['dy0_rel']:g}", s["dy0_rel"] <= th["dy0_rel"]),
+        ]
+    return io.check_table(rows)
+
+
+def draw(df, cfg: dict):
+    """One scatter per architecture: theory h_+ (x) vs measured final h (y), colour = target distance."""
+    plotting.apply_style()
+    archs = cfg["architectures"]
+    n_col = min(4, len(archs))
+    n_row = int(np.ceil(len(archs) / n_col))
+    fig = plotting.figure(2.6 * n_col + 0.6, 2.5 * n_row + 0.9)
+    import matplotlib.pyplot as plt
+    cmap = plt.get_cmap("viridis")
+    dmax = max(cfg["dist_y"])
+    for i, arch in enumerate(archs):
+        r, c = divmod(i, n_col)
+        ax = fig.add_axes([0.07 + c / n_col * 0.93, 1 - (r + 1) / n_row * (1 - 0.9 / (2.5 * n_row + 0.9)) + 0.07 / n_row,
+                           0.68 / n_col, 0.62 / n_row])
+        d = arch_data(df, arch)
+        k = d["kept"] > 0.5
+        sizes = 12 + 30 * (d["dist_x"] - min(cfg["dist_x"])) / max(np.ptp(cfg["dist_x"]), 1e-12)
+        ax.scatter(d["h_plus"][k], d["final_h"][k], c=[cmap(v / dmax) for v in d["dist_y"][k]], s=sizes[k],
+                   edgecolor="k", lw=0.3, zorder=3)
+        if (~k).any():
+            ax.scatter(d["h_plus"][~k], d["final_h"][~k], marker="x", color="0.5", s=15, zorder=2)
+        top = 1.08 * float(np.nanmax(np.concatenate([d["h_plus"], d["final_h"]])))
+        ax.plot([0, top], [0, top], "k--", lw=0.8)
+        ax.set_xlim(0, top); ax.set_ylim(0, top)
+        s = grid_stats(d)
+        ax.set_title(f"{arch}: r={s['pearson']:.2f}, slope={s['slope']:.2f}")
+        ax.set_xlabel("theory $h_+$ (Eq. 10)")
+        ax.set_ylabel("measured final $h$")
+        plotting.panel_label(ax, chr(ord("A") + i), dx=-0.3)
+    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, dmax))
+    cax = fig.add_axes([0.93, 0.3, 0.012, 0.4])
+    fig.colorbar(sm, cax=cax, label="target distance |Δy|")
+    plotting.caption(fig, (
+        "Per architecture: rates fitted on %d trainings (default dataset, Table-1 settings) and averaged over trials "
+        "with last loss <= %g; then one training per dataset of the grid |Δx| in %s, |Δy| in %s at %g x Table-1 lr, "
+        "stopped at loss < %g or %d epochs; x = h_+ from the point's own (h0, y0) and the averaged eta_h/eta_y, "
+        "y = measured final h; marker size ~ |Δx|; crosses: final loss > %g (discarded). "
+        % (cfg["n_fit_trials"], cfg["fit_loss_threshold"], cfg["dist_x"], cfg["dist_y"], cfg["lr_factor"],
+           cfg["stop_loss"], cfg["max_epochs"], cfg["discard_loss"])) + cfg["scale_note"])
+    return fig
