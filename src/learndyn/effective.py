@@ -15,6 +15,9 @@ Conventions (spec, preamble):
 * A state is an array whose last axis is ``(h, y, w)``; leading axes index
   independent trajectories / parameter sets and broadcast against the rate and
   distance arguments.
+* Eq. 21 is singular at ``h = 0``; :func:`solve_three_variable` therefore integrates
+  an equivalent regular form by default (signed distance, see its docstring) and
+  Eq. 21 as written on request; the fits use Eq. 21 as written, like the reference.
 
 Contents:
 
@@ -93,8 +96,9 @@ __all__ = [
 ]
 
 #: Value that replaces a non-finite objective inside the optimisers (spec 3.1:
-#: "return E = +inf (or 1e30) if the solve fails"). Finite so that BFGS'
-#: finite-difference gradients and line searches stay well defined.
+#: "return E = +inf (or 1e30)"). Finite so that BFGS' finite-difference gradients
+#: stay defined. (Failed ODE solves are by default scored by holding the last valid
+#: state instead, see :func:`effective_fit_loss`.)
 PENALTY = 1e30
 
 #: Default cap on right-hand-side evaluations per solve inside the fits (robustness
@@ -106,7 +110,8 @@ _EXP_UNDERFLOW = 745.2
 
 
 class IntegrationError(RuntimeError):
-    """The ODE solver failed (step-size collapse, non-finite values, h crossed 0)."""
+    """The ODE solve failed (solver failure, non-finite values, h reached 0 in Eq. 21,
+    too many right-hand-side evaluations)."""
 
 
 # --------------------------------------------------------------------------------------
@@ -264,21 +269,40 @@ def _jac(z, eh, ey, dx2, dy2):
 
 
 def solve_three_variable(t, z0, eta_h, eta_y, dx2, dy2, *, method="Radau",
-                         rtol=1e-9, atol=1e-12, max_nfev=None):
+                         rtol=1e-9, atol=1e-12, max_nfev=None, coordinates="signed"):
     """Solve the 3-D system (paper B Eq. 7 / 21) from ``z0`` at time 0 on the grid ``t``.
 
     ``t``: ``(T,)`` non-decreasing, ``t[0] >= 0`` (epochs). ``z0``: ``(3,)`` = ``(h₀, y₀, w₀)``
     or ``(M, 3)`` for M trajectories, with ``eta_h, eta_y, dx2, dy2`` scalars or ``(M,)``.
     The M systems are integrated together as one block-diagonal system (analytic sparse
     Jacobian), so the error control is on the stacked vector: for per-trajectory
-    guarantees solve them one at a time. Returns ``(T, 3)`` or ``(M, T, 3)``.
+    guarantees solve them one at a time. Returns ``(h, y, w)`` on the grid, shape
+    ``(T, 3)`` or ``(M, T, 3)``.
 
     Defaults are tight (``Radau``, rtol 1e-9, atol 1e-12); the fitting code uses the
-    reference's loose defaults (rtol 1e-3, atol 1e-6). Any SciPy method name works;
-    implicit methods get the analytic Jacobian. ``max_nfev`` (default: no limit) caps the
-    right-hand-side evaluations. Raises :class:`IntegrationError` if the solver fails,
-    exceeds ``max_nfev``, returns non-finite values, or ``h`` reaches 0 (the system is
-    singular there, spec 2.1); ``ValueError`` on bad input (``h₀ <= 0``, ``dx2 <= 0``, ...).
+    reference's loose defaults (rtol 1e-3, atol 1e-6). Any SciPy ``solve_ivp`` method
+    name works; implicit methods get the analytic Jacobian. ``max_nfev`` (default: no
+    limit) caps the right-hand-side evaluations.
+
+    ``coordinates``:
+
+    * ``"hyw"``: integrate Eq. 21 as written (as the reference does; the fits use it).
+    * ``"signed"`` (default): integrate the equivalent polynomial system in ``a = ±√h`` (signed
+      distance along the representation axis), ``σ = y/h`` and ``κ = (y − w)/a``
+      (``h = a²``, ``y = a²σ``, ``w = a²σ − aκ``; derived from spec 1.4)::
+
+          da/dt = −(η_h dx2/2)(aσ − κ),  dσ/dt = −η_y a (aσ − κ),  dκ/dt = −(η_y/2) a (aκ − dy2)
+
+      Eq. 21 has a square-root singularity at ``h = 0`` (``w ≈ −aκ ∝ √h``), so
+      trajectories that pass close to ``h = 0`` are ill-conditioned in ``(h, y, w)``
+      (different solvers disagree, even at rtol 1e-12); the signed form is regular there
+      and also follows the representations through each other (``a`` changes sign), as
+      the underlying Jacobian flow (Eq. 17) does. Identical to ``"hyw"`` elsewhere (and
+      cheaper: fewer steps at the same tolerance).
+
+    Raises :class:`IntegrationError` if the solver fails, exceeds ``max_nfev``, returns
+    non-finite values, or (``"hyw"``) ``h`` reaches 0 (singular, spec 2.1); ``ValueError``
+    on bad input (``h₀ <= 0``, ``dx2 <= 0``, unknown method, ...).
     """
     t = _time_grid(t)
     z0 = _state(z0, name="z0")
@@ -298,7 +322,7 @@ def solve_three_variable(t, z0, eta_h, eta_y, dx2, dy2, *, method="Radau",
                             for v in (eh, ey, dx2, dy2))
     except ValueError as exc:
         raise ValueError(f"rates and distances must be scalars or have shape ({M},)") from exc
-    Z = _integrate(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev)
+    Z = _integrate(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev, coordinates)
     return Z[0] if single else Z
 
 
@@ -306,19 +330,113 @@ _METHODS = {"RK23": RK23, "RK45": RK45, "DOP853": DOP853, "Radau": Radau, "BDF":
             "LSODA": LSODA}
 
 
-def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=None):
-    """Step the stacked system (Z0: (M, 3), parameters (M,)) from 0 to t[-1].
+def _system_hyw(M, eh, ey, dx2, dy2, calls):
+    """RHS and Jacobian of Eq. 21 for the stacked state (3M,)."""
+    if M == 1:
+        # scalar fast path (the fits solve thousands of single trajectories)
+        p1, ey1, dy21 = float(eh[0] * dx2[0]), float(ey[0]), float(dy2[0])
 
-    Returns ``(Z, n_valid, last, message)``: ``Z`` (M, T, 3) holds the solution at the
-    first ``n_valid`` times of ``t``, the remaining rows are NaN; ``last`` (M, 3) is the
-    state after the last accepted step; ``message`` is ``""`` when the
-    whole grid was reached, else why the solve stopped (solver failure, non-finite state,
-    ``h`` reaching 0 -- the system is singular there -- or more than ``max_nfev``
-    right-hand-side evaluations). Steps that end with a non-finite state or ``h <= 0``
-    are discarded.
+        def fun(_, x):
+            calls[0] += 1
+            h, y, w = float(x[0]), float(x[1]), float(x[2])
+            try:
+                return np.array([-p1 * w, -w * (ey1 * h + p1 * y / h),
+                                 -0.5 * ey1 * h * (3.0 * w - y + dy21) - 0.5 * p1 * w * (y + w) / h])
+            except (ZeroDivisionError, OverflowError):
+                return np.full(3, np.nan)
+
+        def jac(_, x):
+            h, y, w = float(x[0]), float(x[1]), float(x[2])
+            try:
+                return np.array([
+                    [0.0, 0.0, -p1],
+                    [-w * (ey1 - p1 * y / (h * h)), -w * p1 / h, -(ey1 * h + p1 * y / h)],
+                    [-0.5 * ey1 * (3.0 * w - y + dy21) + 0.5 * p1 * w * (y + w) / (h * h),
+                     0.5 * ey1 * h - 0.5 * p1 * w / h, -1.5 * ey1 * h - 0.5 * p1 * (y + 2.0 * w) / h]])
+            except (ZeroDivisionError, OverflowError):
+                return np.full((3, 3), np.nan)
+
+        return fun, jac
+
+    def fun(_, x):
+        calls[0] += 1
+        with np.errstate(all="ignore"):
+            return _rhs(x.reshape(M, 3), eh, ey, dx2, dy2).ravel()
+
+    def jac(_, x):
+        with np.errstate(all="ignore"):
+            return _jac(x.reshape(M, 3), eh, ey, dx2, dy2)
+
+    return fun, jac
+
+
+def _system_signed(M, eh, ey, dx2, dy2, calls):
+    """RHS and Jacobian of the regular signed form of Eq. 21 (see solve_three_variable).
+
+    State (a, σ, κ) with h = a², y = a² σ, w = a² σ − a κ::
+
+        da/dt = −(η_h dx2 / 2)(a σ − κ)
+        dσ/dt = −η_y a (a σ − κ)
+        dκ/dt = −(η_y / 2) a (a κ − dy2)
+    """
+    p = eh * dx2
+
+    def parts(x):
+        X = x.reshape(M, 3)
+        return X[:, 0], X[:, 1], X[:, 2]
+
+    def fun(_, x):
+        calls[0] += 1
+        a, sg, kp = parts(x)
+        D = a * sg - kp
+        with np.errstate(all="ignore"):
+            return np.stack([-0.5 * p * D, -ey * a * D, -0.5 * ey * a * (a * kp - dy2)], -1).ravel()
+
+    def jac(_, x):
+        a, sg, kp = parts(x)
+        J = np.zeros((M, 3, 3))
+        J[:, 0, 0] = -0.5 * p * sg
+        J[:, 0, 1] = -0.5 * p * a
+        J[:, 0, 2] = 0.5 * p
+        J[:, 1, 0] = -ey * (2.0 * a * sg - kp)
+        J[:, 1, 1] = -ey * a * a
+        J[:, 1, 2] = ey * a
+        J[:, 2, 0] = -0.5 * ey * (2.0 * a * kp - dy2)
+        J[:, 2, 2] = -0.5 * ey * a * a
+        return J
+
+    return fun, jac
+
+
+def _to_signed(Z):
+    h, y, w = Z[..., 0], Z[..., 1], Z[..., 2]
+    a = np.sqrt(h)
+    return np.stack([a, y / h, (y - w) / a], -1)
+
+
+def _from_signed(X):
+    a, sg, kp = X[..., 0], X[..., 1], X[..., 2]
+    h = a * a
+    return np.stack([h, h * sg, h * sg - a * kp], -1)
+
+
+def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=None,
+                       coordinates="hyw"):
+    """Step the stacked system (Z0: (M, 3) in (h, y, w), parameters (M,)) from 0 to t[-1].
+
+    Returns ``(Z, n_valid, last, message)``: ``Z`` (M, T, 3) holds the solution (h, y, w)
+    at the first ``n_valid`` times of ``t``, the remaining rows are NaN; ``last`` (M, 3)
+    is the state after the last accepted step; ``message`` is ``""`` when the whole grid
+    was reached, else why the solve stopped (solver failure, non-finite state, ``h``
+    reaching 0 in the (h, y, w) coordinates -- the system is singular there -- or more
+    than ``max_nfev`` right-hand-side evaluations). Steps that end with a non-finite state
+    or ``h <= 0`` are discarded.
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
+    if coordinates not in ("hyw", "signed"):
+        raise ValueError(f"coordinates must be 'hyw' or 'signed', got {coordinates!r}")
+    signed = coordinates == "signed"
     M = Z0.shape[0]
     T_end = float(t[-1])
     Z = np.full((M, t.size, 3), np.nan)
@@ -326,25 +444,20 @@ def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=Non
         Z[:] = Z0[:, None, :]
         return Z, t.size, Z0.copy(), ""
     calls = [0]
-
-    def fun(_, x):
-        calls[0] += 1
-        with np.errstate(all="ignore"):
-            return _rhs(x.reshape(M, 3), eh, ey, dx2, dy2).ravel()
-
+    fun, jac_blocks = (_system_signed if signed else _system_hyw)(M, eh, ey, dx2, dy2, calls)
+    X0 = _to_signed(Z0) if signed else Z0
     kwargs = {}
     if method in ("Radau", "BDF", "LSODA"):
         if M == 1:
             def jac(_, x):
-                with np.errstate(all="ignore"):
-                    return _jac(x.reshape(1, 3), eh, ey, dx2, dy2)[0]
+                J = jac_blocks(_, x)
+                return J.reshape(3, 3)
         else:
             indices = np.arange(M, dtype=np.int32)
             indptr = np.arange(M + 1, dtype=np.int32)
 
             def jac(_, x):
-                with np.errstate(all="ignore"):
-                    blocks = _jac(x.reshape(M, 3), eh, ey, dx2, dy2)
+                blocks = jac_blocks(_, x)
                 return sp.bsr_matrix((blocks, indices, indptr), shape=(3 * M, 3 * M)).tocsc()
         kwargs["jac"] = jac
 
@@ -354,7 +467,7 @@ def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=Non
     Z[:, :n_valid] = Z0[:, None, :]
     with np.errstate(all="ignore"):
         try:
-            solver = _METHODS[method](fun, 0.0, Z0.ravel(), T_end, rtol=rtol, atol=atol, **kwargs)
+            solver = _METHODS[method](fun, 0.0, X0.ravel(), T_end, rtol=rtol, atol=atol, **kwargs)
             while solver.status == "running":
                 t_old = solver.t
                 step_message = solver.step()
@@ -365,16 +478,17 @@ def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=Non
                 if not np.all(np.isfinite(x)):
                     message = f"non-finite state after t = {t_old:g}"
                     break
-                if np.min(x[0::3]) <= 0.0:
+                if not signed and np.min(x[0::3]) <= 0.0:
                     message = f"h reached 0 after t = {t_old:g}"
                     break
                 # grid points covered by this step (t_old, solver.t]
                 stop = int(np.searchsorted(t, solver.t, side="right"))
                 if stop > n_valid:
                     interp = solver.dense_output()
-                    Z[:, n_valid:stop] = interp(t[n_valid:stop]).reshape(M, 3, -1).transpose(0, 2, 1)
+                    X = interp(t[n_valid:stop]).reshape(M, 3, -1).transpose(0, 2, 1)
+                    Z[:, n_valid:stop] = _from_signed(X) if signed else X
                     n_valid = stop
-                last = x.reshape(M, 3).copy()
+                last = _from_signed(x.reshape(M, 3)) if signed else x.reshape(M, 3).copy()
                 if max_nfev is not None and calls[0] > max_nfev and solver.status == "running":
                     message = f"more than {max_nfev} right-hand-side evaluations (t = {solver.t:g})"
                     break
@@ -391,9 +505,10 @@ def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=Non
     return Z, n_valid, last, message
 
 
-def _integrate(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=None):
+def _integrate(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=None, coordinates="hyw"):
     """As :func:`_integrate_partial` but all or nothing: raises IntegrationError."""
-    Z, _, _, message = _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev)
+    Z, _, _, message = _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev,
+                                          coordinates)
     if message:
         raise IntegrationError(message)
     return Z
@@ -781,9 +896,17 @@ def layer_gain_from_initial_distances(h0_per_layer, layers=None):
 
 
 def _pairwise_euclidean(X, Y=None):
+    """Euclidean distances (N, D) x (K, D) -> (N, K) via the Gram trick; pairs where the
+    trick cancels badly (close or identical rows) are recomputed from differences, so
+    identical rows give exactly 0."""
     Y = X if Y is None else Y
-    sq = (np.einsum("ij,ij->i", X, X)[:, None] + np.einsum("ij,ij->i", Y, Y)[None, :]
-          - 2.0 * X @ Y.T)
+    nx, ny = np.einsum("ij,ij->i", X, X), np.einsum("ij,ij->i", Y, Y)
+    sq = nx[:, None] + ny[None, :] - 2.0 * X @ Y.T
+    close = sq <= 1e-8 * (nx[:, None] + ny[None, :])
+    if np.any(close):
+        i, j = np.nonzero(close)
+        diff = X[i] - Y[j]
+        sq[i, j] = np.einsum("ij,ij->i", diff, diff)
     return np.sqrt(np.maximum(sq, 0.0))
 
 
@@ -888,11 +1011,12 @@ def _fit_data(h, y, w, t):
     return h, y, w, t
 
 
-def _sse3(eta_h, eta_y, h, y, w, t, dx2, dy2, method, rtol, atol, max_nfev, on_failure):
+def _sse3(eta_h, eta_y, h, y, w, t, dx2, dy2, method, rtol, atol, max_nfev, on_failure,
+          coordinates):
     z0 = np.array([[h[0], y[0], w[0]]])
     Z, n_valid, last, message = _integrate_partial(
         t, z0, np.array([eta_h], float), np.array([eta_y], float), np.array([dx2], float),
-        np.array([dy2], float), method, rtol, atol, max_nfev)
+        np.array([dy2], float), method, rtol, atol, max_nfev, coordinates)
     if message:
         if on_failure == "inf":
             return np.inf
@@ -909,7 +1033,8 @@ def _check_on_failure(on_failure):
 
 
 def effective_fit_loss(eta_h, eta_y, h, y, w, dx2, dy2, *, t=None, method="Radau",
-                       rtol=1e-3, atol=1e-6, max_nfev=FIT_MAX_NFEV, on_failure="hold"):
+                       rtol=1e-3, atol=1e-6, max_nfev=FIT_MAX_NFEV, on_failure="hold",
+                       coordinates="hyw"):
     """Fit objective of paper B Eq. 49 (unweighted, raw scale)::
 
         E(η_h, η_y) = Σ_k (h_k − ĥ(t_k))² + (y_k − ŷ(t_k))² + (w_k − ŵ(t_k))²
@@ -917,7 +1042,9 @@ def effective_fit_loss(eta_h, eta_y, h, y, w, dx2, dy2, *, t=None, method="Radau
     ``h, y, w``: ``(n,)`` tracked values, sample k measured before the k-th update;
     the model starts from ``(h[0], y[0], w[0])``. ``t``: ``(n,)`` sample times (default
     ``t_k = k`` epochs; pass ``np.linspace(0, n, n)`` to mimic the reference exactly).
-    Solver as in the reference: Radau, rtol 1e-3, atol 1e-6 (analytic Jacobian).
+    Solver as in the reference: Radau, rtol 1e-3, atol 1e-6 (analytic Jacobian), on
+    Eq. 21 as written (``coordinates="hyw"``; ``"signed"`` as in
+    :func:`solve_three_variable`).
 
     Guard (spec 3.1 robustness): a solve *fails* when the solver fails, a state is
     non-finite, ``h`` reaches 0 (singular), or it needs more than ``max_nfev``
@@ -934,7 +1061,8 @@ def effective_fit_loss(eta_h, eta_y, h, y, w, dx2, dy2, *, t=None, method="Radau
     dy2 = float(_nonnegative("dy2", dy2))
     _check_on_failure(on_failure)
     eh, ey = float(_arr("eta_h", eta_h)), float(_arr("eta_y", eta_y))
-    return _sse3(eh, ey, h, y, w, t, dx2, dy2, method, rtol, atol, max_nfev, on_failure)
+    return _sse3(eh, ey, h, y, w, t, dx2, dy2, method, rtol, atol, max_nfev, on_failure,
+                 coordinates)
 
 
 @dataclass(frozen=True)
@@ -973,7 +1101,7 @@ class RateFit:
 
 def fit_effective_rates(h, y, w, dx2, dy2, *, t=None, grid=None, ratio=None,
                         log_refit="auto", method="Radau", rtol=1e-3, atol=1e-6,
-                        max_nfev=FIT_MAX_NFEV, on_failure="hold"):
+                        max_nfev=FIT_MAX_NFEV, on_failure="hold", coordinates="hyw"):
     """Fit ``(η_h, η_y)`` to tracked ``h, y, w`` by the reference procedure (Eq. 49, spec 3.1).
 
     1. Ratio from the small-weight limit (Eq. 13) with the last sample:
@@ -989,7 +1117,7 @@ def fit_effective_rates(h, y, w, dx2, dy2, *, t=None, grid=None, ratio=None,
 
     ``h, y, w``: ``(n,)`` (sample k before update k; k = 0 is the initialisation);
     ``dx2 > 0``, ``dy2 >= 0`` of the tracked pair; ``t``, ``method``, ``rtol``, ``atol``,
-    ``max_nfev``, ``on_failure`` as in :func:`effective_fit_loss`. Returns a
+    ``max_nfev``, ``on_failure``, ``coordinates`` as in :func:`effective_fit_loss`. Returns a
     :class:`RateFit`. Raises ``ValueError`` on bad input and ``RuntimeError`` if the
     objective is non-finite at every grid point.
     """
@@ -1010,7 +1138,8 @@ def fit_effective_rates(h, y, w, dx2, dy2, *, t=None, grid=None, ratio=None,
         raise ValueError(f"log_refit must be 'auto', True or False, got {log_refit!r}")
 
     def E(eh, ey):
-        return _sse3(eh, ey, h, y, w, t, dx2, dy2, method, rtol, atol, max_nfev, on_failure)
+        return _sse3(eh, ey, h, y, w, t, dx2, dy2, method, rtol, atol, max_nfev, on_failure,
+                     coordinates)
 
     grid_losses = np.array([E(g * ratio, g) for g in grid])
     if not np.any(np.isfinite(grid_losses)):
@@ -1103,9 +1232,13 @@ def fit_mean_output_rate(loss, y_model, w_model, m0_sq, dy2, *, t=None, output_d
     Grid ``η_ȳ ∈ logspace(−5, 0, 10)`` (default), then BFGS from the best grid value;
     overflowing trial values count as ``PENALTY``. If the result is <= 0 (``"auto"``) or
     always (``True``), also refit ``log η_ȳ`` with Nelder-Mead. ``y_model, w_model`` are
-    the ODE solution with the fitted ``(η_h, η_y)`` (the reference re-solves with RK45 at
-    default tolerances on ``linspace(0, n, n)``; use :func:`solve_three_variable`).
-    ``loss, y_model, w_model``: ``(n,)``. Returns a :class:`MeanRateFit`.
+    the ODE solution with the fitted ``(η_h, η_y)`` on the loss samples' times ``t``
+    (:func:`solve_three_variable`); ``m0_sq`` = ``||m₀||²`` at epoch 0 (Eq. 22).
+    ``loss, y_model, w_model``: ``(n,)``. To mimic the reference (RK45, default
+    tolerances, ``t = linspace(0, n, n)``) exactly:
+    ``solve_three_variable(np.linspace(0, n, n), z0, eta_h, eta_y, dx2, dy2, method="RK45",
+    rtol=1e-3, atol=1e-6, coordinates="hyw")`` and ``t=np.linspace(0, n, n)``.
+    Returns a :class:`MeanRateFit`.
     """
     loss, y_model, w_model, t = _mean_fit_data(loss, y_model, w_model, t)
     m0_sq = float(_nonnegative("m0_sq", m0_sq))
