@@ -142,7 +142,9 @@ def checks(df, cfg: dict):
                  abs(loss_c[0] / 0.275 - 1) <= 0.01))
     if cfg["exact_overlay"]:
         dev = io.scalar(df, panel="E", quantity="max_dev_loss", source="summary")
-        rows.append(("E: max |loss_sim - loss_Thm3.1| (one-hot mapping, t = k eta/8)", dev, "<= 5e-3", dev <= 5e-3))
+        l0 = float(io.to_array(df, panel="E", quantity="loss", source="simulation")[1][0])
+        rows.append(("E: max |loss_sim - loss_Thm3.1| / initial loss (one-hot mapping, t = k eta/8; O(eta), "
+                     "0.6-0.9 % over 8 seeds)", dev / l0, "<= 0.02", dev / l0 <= 0.02))
     return io.check_table(rows)
 
 

@@ -279,9 +279,9 @@ def draw(df, cfg: dict):
     ax_a = fig.add_axes([0.06, 0.77, 0.17, 0.17])
     steps, sim = _get(df, panel="A", quantity="W2W1", source="simulation")
     _, ex = _get(df, panel="A", quantity="W2W1", source="exact")
-    x = np.maximum(steps, 1)
     flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
-    plotting.sim_exact(ax_a, x, flat(sim), flat(ex), colors=_item_colours(10), lw=1.0)
+    show = steps != 1                                 # log axis: step 0 is drawn at 1 (as Figs 1, 2), step 1 left out
+    plotting.sim_exact(ax_a, np.maximum(steps, 1)[show], flat(sim)[show], flat(ex)[show], colors=_item_colours(10), lw=1.0)
     ax_a.set_xscale("log"); ax_a.set_xticks([1, 100, 10_000])
     ax_a.set_xlabel("training step (phase 2)"); ax_a.set_ylabel("$W_2W_1$ entries")
     ax_a.set_title("deep network: reversal")
@@ -290,7 +290,8 @@ def draw(df, cfg: dict):
     ax_b = fig.add_axes([0.29, 0.77, 0.17, 0.17])
     steps, sim = _get(df, panel="B", quantity="W", source="simulation")
     _, ex = _get(df, panel="B", quantity="W", source="exact")
-    plotting.sim_exact(ax_b, np.maximum(steps, 1), flat(sim), flat(ex), colors=_item_colours(10), lw=1.0)
+    show = steps != 1
+    plotting.sim_exact(ax_b, np.maximum(steps, 1)[show], flat(sim)[show], flat(ex)[show], colors=_item_colours(10), lw=1.0)
     ax_b.set_xscale("log"); ax_b.set_xticks([1, 10, 100])
     ax_b.set_xlabel("training step (phase 2)"); ax_b.set_ylabel("$W$ entries")
     ax_b.set_title("shallow network: reversal")
@@ -383,9 +384,13 @@ def draw(df, cfg: dict):
             if i == 0:
                 plotting.panel_label(ax, panel, dx=-0.35)
                 if k == 0:
-                    ax.legend(frameon=False, fontsize=5.5, ncol=2, loc="lower left", bbox_to_anchor=(1.0, -0.05))
+                    ax.legend(frameon=False, fontsize=5.5, ncol=1, loc="center left", bbox_to_anchor=(1.0, 0.5),
+                              handletextpad=0.2, borderaxespad=0.2)
     top, bot = h["top"], h["bottom"]
     bits_top = int(io.scalar(df, panel="top", quantity="float_bits", source="summary", condition="run"))
+    _, w_end = _get(df, panel="bottom", quantity="W2W1", source="simulation", condition="phase1")
+    _, y_living = _get(df, panel="bottom", quantity="W2W1", source="target", condition="phase1")
+    resid = float(np.max(np.abs(w_end[-1] - y_living[0])))
     plotting.caption(fig, (
         f"A: dataset 5.4 (N={c['n_samples']}, {c['n_in']}x{c['n_in']}), ({c['n_in']}, {c['n_hidden']}, {c['n_in']}) network, "
         f"zero-balanced sigma={c['sigma']:g} (det-sign rule w.r.t. task 1), eta={c['learning_rate']:g}, {c['phase1_steps']} "
@@ -400,8 +405,8 @@ def draw(df, cfg: dict):
         "%d inits, eps %g, seed %d) of the item outputs (columns of W2W1) every %d (top) / %d (bottom) steps, one embedding "
         "per run; rotated/reflected for display so the animal-plant axis is horizontal (the original's angles refer to "
         "its own embedding); item 8 dotted in the reversal phase. The large-init run is not fully converged after %d "
-        "steps (max |W - Y| ~1e-2), so G compares the two end configurations to that accuracy."
+        "steps (max |W - Y| = %.1e), so the checks compare the two end configurations to that accuracy."
         % (h["n_hidden"], h["learning_rate"], top["sigma"], top["phase1_steps"], top["phase2_steps"], bits_top,
            h["escape_threshold"], bot["sigma"], bot["phase1_steps"], bot["phase2_steps"], cfg["mds"]["n_init"],
-           cfg["mds"]["eps"], cfg["mds"]["seed"], top["mds_every"], bot["mds_every"], bot["phase1_steps"])))
+           cfg["mds"]["eps"], cfg["mds"]["seed"], top["mds_every"], bot["mds_every"], bot["phase1_steps"], resid)))
     return fig
