@@ -123,6 +123,9 @@ def save(fig, *paths) -> None:
         os.close(fd)
         try:
             fig.savefig(tmp, format=fmt, metadata=meta)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
