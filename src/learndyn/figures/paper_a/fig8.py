@@ -103,6 +103,18 @@ def _curve(df, task: str, scheme: str, cfg: dict, panel: str) -> tuple[np.ndarra
     return tuple(np.array(v) for v in zip(*out))
 
 
+def _final_errors(df, task: str, scheme: str, cfg: dict) -> np.ndarray:
+    """``max |W2W1 - Y|`` at the stop step of every trial of a (task, scheme), all gains."""
+    return np.concatenate([io.to_array(df, condition=condition(task, scheme, g), quantity="final_max_abs_error")[1][0]
+                           for g in range(len(gains(cfg, scheme)))])
+
+
+def _blindness(y: np.ndarray) -> float:
+    """``min_i |1^T u_i|`` over the target's left singular vectors: how weakly l_code sees its worst mode."""
+    u = np.linalg.svd(y)[0][:, : min(y.shape)]
+    return float(np.min(np.abs(u.sum(axis=0))))
+
+
 def checks(df, cfg: dict):
     """Acceptance checks of spec section 7, Figure 8 (the spec's Gaussian checks are for the hierarchy;
     the balanced bound is applied to every task)."""
@@ -116,12 +128,15 @@ def checks(df, cfg: dict):
             rows.append((f"{task}, {scheme}: trials not reaching l_code < {cfg['tol']:g} within {cfg['max_steps']} steps "
                          f"(steps used: median {np.median(stops[stops >= 0]):.0f}, max {stops.max():.0f})", n_bad,
                          "== 0", n_bad == 0))
-            fin = max(float(io.to_array(df, condition=condition(task, scheme, g), quantity="final_max_abs_error")[1].max())
-                      for g in range(len(gains(cfg, scheme))))
-            # l_code only bounds the column sums of E = Y - W2W1 (spec 1.1), so a slow mode whose left singular
-            # vector is nearly orthogonal to (1, ..., 1) can leave |E| ~ 1e-3 at the stop step: reported only
-            rows.append((f"{task}, {scheme}: max |W2W1 - Y| at the stop steps (l_code bounds only column sums of E)",
-                         fin, "(reported)", True))
+            fin = _final_errors(df, task, scheme, cfg)
+            # l_code only bounds the column sums of E = Y - W2W1 (spec 1.1): a slow mode whose left singular
+            # vector is nearly orthogonal to (1, ..., 1) is almost invisible to it, so some trials stop before
+            # W2W1 has converged (the authors' criterion, kept; reported here)
+            rows.append((f"{task}, {scheme}: max |W2W1 - Y| at the stop steps (l_code bounds only column sums of E; "
+                         f"min_i |1^T u_i| of the target = {_blindness(targets(cfg)[task]):.3g})", float(fin.max()),
+                         "(reported)", True))
+            rows.append((f"{task}, {scheme}: trials stopped with max |W2W1 - Y| > 1e-2 (of {fin.size})",
+                         int(np.sum(fin > 1e-2)), "(reported)", True))
     for panel in PANELS:
         for task in names:
             _, mean, _ = _curve(df, task, "balanced", cfg, panel)
@@ -170,6 +185,8 @@ def draw(df, cfg: dict):
                 Line2D([], [], color="0.3", ls=":", lw=1.5, label="zero-balanced init.")]
     fig.axes[0].legend(handles=handles, frameon=False, loc="upper left", fontsize=6)
     bg, gg = cfg["balanced_gain"], cfg["gaussian_gain"]
+    fins = [_final_errors(df, t, sc, cfg) for t in names for sc in SCHEMES]
+    premature, total = sum(int(np.sum(f > 1e-2)) for f in fins), sum(f.size for f in fins)
     plotting.caption(fig, (
         f"Representation error after training to l_code < {cfg['tol']:g} (eta={cfg['learning_rate']:g}, the authors' "
         f"code; caption 0.001), Nh={cfg['n_hidden']}, X = I (sum convention), {cfg['n_trials']} trials per scale; "
@@ -177,6 +194,8 @@ def draw(df, cfg: dict):
         f"spec 4.4 variant, l in linspace({bg['min']:g}, {bg['max']:g}, {bg['n']}), det-sign rule for square tasks; "
         f"Gaussian (solid): N(0, l^2), l in linspace({gg['min']:g}, {gg['max']:g}, {gg['n']}). Random targets "
         f"(No x Ni) are a PROPOSAL (spec 5.8: Y ~ N(0,1), seed {cfg['task_seed']}, smallest singular value >= "
-        f"{cfg['min_singular_value']:g}; stored in the parquet); training capped at {cfg['max_steps']} steps."),
+        f"{cfg['min_singular_value']:g}; stored in the parquet); training capped at {cfg['max_steps']} steps. "
+        f"l_code (the authors' criterion) bounds only the column sums of Y - W2W1: trials stopped with max |Y - W2W1| "
+        f"> 1e-2: {premature} of {total} (a target mode nearly orthogonal to (1,...,1) is almost invisible to it)."),
         y=0.005)
     return fig
