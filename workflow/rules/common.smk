@@ -144,3 +144,51 @@ def figure_files(paper, fig):
     """The three outputs of a figure's plot rule."""
     d = RESULTS / paper / "figures"
     return {"pdf": str(d / f"{fig}.pdf"), "png": str(d / f"{fig}.png"), "checks": str(d / f"{fig}_checks.tsv")}
+
+
+# ------------------------------------------------------------------ cluster resources
+# Every compute rule declares threads, mem_mb (MB) and runtime (minutes); profiles/slurm turns them
+# into sbatch requests. Nothing cluster-specific (partition, account, status command) belongs in
+# the rules: it lives in the profile. See docs/DEVELOPING.md, "Resources and cluster execution".
+BENCHMARKS = LOGS / "benchmarks"  # benchmark: files (wall time, max RSS) used to size resources
+
+
+def per_attempt(base):
+    """Resource callable ``base * attempt``: a job that SLURM killed for memory or wall time is
+    resubmitted (``retries`` in profiles/slurm) with twice, three times, ... the request.
+    ``base``: a number, or a function of the wildcards (e.g. a runtime that grows with the sweep)."""
+    if callable(base):
+        return lambda wildcards, attempt: max(1, int(round(base(wildcards) * attempt)))
+    return lambda wildcards, attempt: max(1, int(round(base * attempt)))
+
+
+def sweep_runtime(n_items, n_batches, seconds_per_item, overhead_min=5):
+    """Wall time (minutes) to request for one batch job of a sweep of ``n_items`` split into
+    ``n_batches`` jobs (items ``range(batch, n_items, n_batches)``, at most
+    ``ceil(n_items / n_batches)`` per job): ``overhead_min`` (Python and snakemake start-up in the
+    job, a margin) plus ``seconds_per_item`` (measured with ``benchmark:``, times a safety factor)
+    per item, rounded up to whole minutes."""
+    per_job = -(-n_items // n_batches)
+    return overhead_min + int(-(-(per_job * seconds_per_item) // 60))
+
+
+def gpu_resources(n=1):
+    """Rule resources asking for ``n`` GPUs when config ``resources.gpu`` is true, else ``{}``.
+
+    Use in deep-network training rules as ``resources: mem_mb=..., runtime=..., **gpu_resources()``
+    together with ``params: device=torch_device()``. snakemake-executor-plugin-slurm turns
+    ``gpu=n`` into ``sbatch --gpus=n`` (``--gpus=<gpu_model>:n`` when ``resources.gpu_model`` is
+    set) and ``srun --gpus=n`` in the job step; a local run honours ``--resources gpu=1`` (at most
+    one GPU job at a time)."""
+    res = config["resources"]
+    if not res["gpu"]:
+        return {}
+    out = {"gpu": int(n)}
+    if res["gpu_model"]:
+        out["gpu_model"] = res["gpu_model"]
+    return out
+
+
+def torch_device():
+    """``"cuda"`` when config ``resources.gpu`` is true, else ``"cpu"`` (``learndyn.deepnets.resolve_device``)."""
+    return "cuda" if config["resources"]["gpu"] else "cpu"

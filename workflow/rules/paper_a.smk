@@ -23,10 +23,13 @@ rule a1_compute:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a1_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a1_compute.tsv"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=5,
+        # benchmark (full = smoke scale): 3 s, max RSS 0.2 GB
+        mem_mb=per_attempt(500),
+        runtime=per_attempt(5),
     script:
         "../scripts/compute.py"
 
@@ -61,10 +64,13 @@ rule a2_exact:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a2_exact.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a2_exact.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        # benchmark: 4 s, max RSS 0.38 GB at 10 000 steps (0.24 GB at 2 000): every step is stored
+        mem_mb=per_attempt(500 + config["paper_a"]["fig2"]["ab"]["n_steps"] // 20),
+        runtime=per_attempt(5),
     script:
         "../scripts/compute.py"
 
@@ -85,11 +91,16 @@ rule a2_sweep:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a2_sweep_{batch}.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a2_sweep_{batch}.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
-        # ~8 s per network at full scale on one core (benchmarks/bench_fig2c.py), 50 networks
-        runtime=lambda w: max(5, int(10 * config["paper_a"]["fig2"]["sweep"]["n_networks"] / len(A_SWEEP_BATCHES) / 60) + 5),
+        # benchmark, full scale, 8 batches of <= 7 networks: max RSS 0.17-0.58 GB (grows with the widths, not
+        # with the batch), <= 7.2 s CPU per network (20 000 steps x 7 learning rates); 15 s budgeted per network
+        mem_mb=per_attempt(1200),
+        runtime=per_attempt(sweep_runtime(
+            config["paper_a"]["fig2"]["sweep"]["n_networks"], len(A_SWEEP_BATCHES),
+            15 * config["paper_a"]["fig2"]["sweep"]["max_steps"] / 20000 * config["paper_a"]["fig2"]["sweep"]["n_etas"] / 7)),
     script:
         "../scripts/compute.py"
 
