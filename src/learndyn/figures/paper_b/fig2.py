@@ -39,7 +39,7 @@ def checks(df, cfg: dict):
     rows = []
     for name in names(cfg):
         w_max = th["nrmse_w_relaxed"] if name in cfg["relaxed_w_rows"] else None
-        rows += tp.fig2_style_checks(df, name, th, w_max=w_max)
+        rows += tp.fig2_style_checks(df, name, th, w_max=w_max, relaxed_keys=cfg["relaxed_checks"])
     return io.check_table(rows)
 
 
