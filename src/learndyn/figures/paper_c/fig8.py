@@ -128,7 +128,7 @@ def draw(df, cfg: dict):
     """L8: per experiment (rows) the loss over both phases, the outputs of items 7/8, and MDS per lambda."""
     plotting.apply_style()
     lams = cfg["lambdas"]
-    fig = plotting.figure(12.0, 6.6)
+    fig = plotting.figure(11.0, 6.6)
     cols = plotting.PALETTE
     mds_lams = [lam for lam in lams if lam >= 0]
     ncol = 2 + len(mds_lams)
