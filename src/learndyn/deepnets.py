@@ -10,13 +10,14 @@ taken *after* the activation and, for the skip network, after the skip addition)
 * ``"mlp"``      ``in -> P -> ... -> P -> out`` (``L + 1`` affine layers, activation after all but the last).
 * ``"resnet"``   as ``"mlp"``, with ``a_i = act(W_i a_{i-1} + b_i) + a_{i-2}`` for hidden layers ``i >= 2``
   (every activity skips over the next two layers; no skip into the output layer).
-* ``"cnn"``      ``Linear(in -> P)``, ``Conv1d(1 -> C, k)``, ``(L - 1) x Conv1d(C -> C, k)``, ``Conv1d(C -> 1, k)``,
-  ``Linear(P - (L + 1)(k - 1) -> out)``; stride 1, no padding, the ``P`` features of the first layer are
-  the length of a 1-channel signal; conv activities are flattened channel-major (``C x length``).
+* ``"cnn"``      ``Linear(in -> P)``, ``Conv1d(1 -> C, k)``, ``(L - 1) x Conv1d(C -> C, k)``,
+  ``Conv1d(C -> 1, k)``, ``Linear(P - (L + 1)(k - 1) -> out)``; stride 1, no padding, the ``P``
+  features of the first layer are the length of a 1-channel signal; conv activities are flattened
+  channel-major (``C x length``).
   Paper row "Convolution" (L = 10, C = 20, k = 11): ``acts[0]`` is the linear layer, ``acts[1..10]`` the
   20-channel convs, ``acts[11]`` the 1-channel conv (length 390); observed ``acts[5]`` (20 x 450 = 9000).
-* ``"dropout"``  as ``"mlp"`` with ``Dropout(p)`` before *every* affine layer (also on the input and before the
-  output layer). Dropout is active only in the training forward passes; tracking is in eval mode.
+* ``"dropout"``  as ``"mlp"`` with ``Dropout(p)`` before *every* affine layer (also on the input and
+  before the output layer). Dropout is active only in the training forward passes; tracking is in eval mode.
 
 Initialisation (spec 5.1, paper App. B.1): every weight ``~ N(0, std^2)`` with the Xavier-normal
 ``std = gain * sqrt(2 / (fan_in + fan_out))`` (conv: ``fan = channels * kernel``), every bias zero.
@@ -28,6 +29,15 @@ each network's gradient is exactly its own, and SGD / Adam are elementwise, so s
 floating-point rounding of the batched kernels. Each network owns its random streams, derived from its
 seed only: initialisation, minibatch shuffling and dropout masks are drawn per network with the same
 calls whether it trains alone or inside a batch. One network is simply ``S = 1`` of the same code.
+With ``stop_loss`` a network that meets the criterion is removed from the stack (with its optimiser
+state and random streams), so stopped networks cost nothing and the others continue unchanged.
+
+Training (paper Eq. 1-3, spec 5.1): loss ``0.5 * MSE`` (or ``MSE`` for XOR, D8), plain SGD
+``theta <- theta - lr * grad`` or Adam (PyTorch defaults). SGD on the affine kinds uses by default a
+hand-written backward pass that applies each layer's update in place (``engine="fused"``): the same
+step as autograd to rounding, about 2x faster on CPU, where the 20 x 500 step is memory-bound.
+On CPU with a fixed thread count the same seed gives bit-identical results. On CUDA, dropout masks
+come from CUDA generators (different numbers from CPU) and kernels may differ in rounding.
 
 Measurements (spec 1.4, 3.1, 5.1). At the start of every epoch ``k`` (before update ``k``; ``k = 0`` is the
 initialisation), in eval mode, for the tracked pair ``(x_1, y_1), (x_2, y_2)``::
@@ -140,9 +150,11 @@ class ArchSpec:
     def default_observe(self) -> int:
         """Observed hidden activity (spec 5.2): ``observe`` if set, else ``acts[L // 2]``.
 
-        Exception ``"dropout"`` (spec 5.2 / D12): the reference observed module ``L // 2`` of a list with
-        two modules per hidden layer (dropout, linear+activation), i.e. ``acts[(L // 2 - 1) // 2]``;
-        for L = 10 this is ``acts[2]`` (3rd hidden layer). The paper's "halfway" is ``acts[L // 2]``.
+        Exception ``"dropout"`` (spec 5.2 / D12): the reference's index ``L // 2`` points into an
+        interleaved module list and lands on the 3rd hidden layer, ``acts[2]``, for L = 10. Generalised
+        here as two modules per hidden layer, ``acts[(L // 2 - 1) // 2]`` (a reconstruction; only
+        L = 10 is used). D12 also asks to log the paper's "halfway" 5th hidden layer, ``acts[4]``
+        (``TABLE1["dropout"]["observe_alt"]``; pass ``observe=[2, 4]``).
         """
         if self.observe is not None:
             return self.observe
@@ -151,7 +163,7 @@ class ArchSpec:
         return self.n_hidden // 2
 
     def layer_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
-        """``[(type, weight shape)]`` in forward order; type ``"linear"`` (out, in) or ``"conv"`` (C_out, C_in, k)."""
+        """``[(type, weight shape)]`` in forward order: ``linear`` (out, in), ``conv`` (C_out, C_in, k)."""
         L, P = self.n_hidden, self.width
         if self.kind == "cnn":
             C, k = self.channels, self.kernel
@@ -211,14 +223,12 @@ def table1(name: str, **overrides) -> dict:
 def two_point_dataset(dx2: float = 1.0, dy2: float = 0.5, in_dim: int = 1, out_dim: int = 1):
     """Two-point dataset of spec 4.1 (paper App. B.1): ``X (2, in_dim)``, ``Y (2, out_dim)``, float32.
 
-    1-D: ``x = (-1, -1 + sqrt(dx2))``, ``y = (0.6, 0.6 + sqrt(dy2))``. In D dimensions every coordinate
-    equals the 1-D value divided by ``sqrt(D)``, so ``||Delta x||^2 = dx2`` and ``||Delta y||^2 = dy2``.
+    1-D: ``x = (-1, -1 + sqrt(dx2))``, ``y = (0.6, 0.6 + sqrt(dy2))``; in D dimensions every coordinate is
+    the 1-D value divided by ``sqrt(D)``. Thin wrapper of :func:`learndyn.datasets.two_point`.
     """
-    x = np.array([-1.0, -1.0 + math.sqrt(dx2)])
-    y = np.array([0.6, 0.6 + math.sqrt(dy2)])
-    X = np.repeat(x[:, None], in_dim, axis=1) / math.sqrt(in_dim)
-    Y = np.repeat(y[:, None], out_dim, axis=1) / math.sqrt(out_dim)
-    return X.astype(np.float32), Y.astype(np.float32)
+    from .datasets import two_point
+
+    return two_point(dx2, dy2, dim_in=in_dim, dim_out=out_dim)
 
 
 def pair_hyw(h1, h2, yhat1, yhat2, y1, y2):
@@ -239,7 +249,7 @@ def pair_hyw(h1, h2, yhat1, yhat2, y1, y2):
 # ------------------------------------------------------------------------------------------------
 
 def resolve_device(device: str | torch.device = "cpu") -> torch.device:
-    """``"cpu"`` (default), ``"cuda"`` / ``"cuda:N"`` (error if CUDA is absent), or ``"auto"`` (CUDA if present)."""
+    """``"cpu"`` (default), ``"cuda"`` / ``"cuda:N"`` (error if CUDA is absent), ``"auto"`` (CUDA if any)."""
     if isinstance(device, torch.device):
         device = str(device)
     if device == "auto":
@@ -339,6 +349,17 @@ class StackedNet(torch.nn.Module):
         return [(w[s].detach().cpu().double().numpy(), b[s].detach().cpu().double().numpy())
                 for w, b in zip(self.weights, self.biases)]
 
+    def compact(self, keep: torch.Tensor):
+        """Keep only the networks where the bool mask ``keep (S,)`` is True (in place)."""
+        with torch.no_grad():      # new leaf tensors: autograd caches the old shapes
+            self.weights = torch.nn.ParameterList([torch.nn.Parameter(w[keep]) for w in self.weights])
+            self.biases = torch.nn.ParameterList([torch.nn.Parameter(b[keep]) for b in self.biases])
+        kp = keep.cpu().tolist()
+        self.seeds = [s for s, k in zip(self.seeds, kp) if k]
+        if self._dropout_gens is not None:
+            self._dropout_gens = [g for g, k in zip(self._dropout_gens, kp) if k]
+        self.S = len(self.seeds)
+
     # -- forward ----------------------------------------------------------------------------------
     def dropout_mask(self, shape) -> torch.Tensor:
         """0/1 keep mask ``(S, *shape)`` for one dropout site; network s draws from its own generator."""
@@ -401,7 +422,7 @@ class StackedNet(torch.nn.Module):
 
 
 def build(arch: ArchSpec, seeds: int | Sequence[int], device="cpu", dtype="float32") -> StackedNet:
-    """Initialise networks (spec 5.1) for ``seeds`` (an int gives ``S = 1``); returns a :class:`StackedNet`."""
+    """Initialise networks (spec 5.1) for ``seeds`` (an int gives ``S = 1``) as a :class:`StackedNet`."""
     if isinstance(seeds, (int, np.integer)):
         seeds = [int(seeds)]
     return StackedNet(arch, seeds, device=device, dtype=dtype)
@@ -412,10 +433,13 @@ def build(arch: ArchSpec, seeds: int | Sequence[int], device="cpu", dtype="float
 # ------------------------------------------------------------------------------------------------
 
 class _SGD:
-    """Plain SGD (paper Eq. 3): ``theta <- theta - lr_s * grad`` with a per-network rate ``lr_s`` (0 = frozen)."""
+    """Plain SGD (paper Eq. 3): ``theta <- theta - lr_s * grad`` with a per-network rate ``lr_s``."""
 
     def __init__(self, params):
         self.params = params
+
+    def compact(self, keep):
+        pass
 
     @torch.no_grad()
     def step(self, grads, lr_eff):
@@ -428,7 +452,8 @@ class _Adam:
 
     Same update as ``torch.optim.Adam`` (single-tensor path): ``m <- lerp(m, g, 1 - b1)``,
     ``v <- b2 v + (1 - b2) g^2``, ``theta <- theta - lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps)``.
-    The step counter ``t`` is shared (all networks of a batch step together; frozen ones get lr 0).
+    The step counter ``t`` is shared: all networks in the stack step together (stopped networks are
+    removed from the stack), so it equals each network's own step count.
     """
 
     def __init__(self, params, betas=(0.9, 0.999), eps=1e-8):
@@ -438,6 +463,10 @@ class _Adam:
         self.m = [torch.zeros_like(p) for p in params]
         self.v = [torch.zeros_like(p) for p in params]
         self.t = 0
+
+    def compact(self, keep):
+        self.m = [m[keep] for m in self.m]
+        self.v = [v[keep] for v in self.v]
 
     @torch.no_grad()
     def step(self, grads, lr_eff):
@@ -474,6 +503,12 @@ class _AutogradEngine:
         out, acts = self.net(x, observe=observe, train=train)
         return out, acts
 
+    def compact(self, keep):
+        """Call after ``net.compact(keep)``: follow the new parameter tensors, compact optimiser state."""
+        self.params = self.net.params()
+        self.opt.params = self.params
+        self.opt.compact(keep)
+
     def step(self, out, target, lr_eff) -> torch.Tensor:
         loss_s = _loss_per_net(out, target, self.loss)
         grads = torch.autograd.grad(loss_s.sum(), self.params)
@@ -509,6 +544,9 @@ class _FusedSGDEngine:
         if net.arch.kind == "cnn":
             raise ValueError("the fused engine supports the affine kinds only")
         self.net, self.loss = net, loss
+        self.cache = None
+
+    def compact(self, keep):
         self.cache = None
 
     @torch.no_grad()
@@ -591,6 +629,35 @@ def _as_stack(a, S: int, name: str) -> np.ndarray:
     raise ValueError(f"{name} must be (N, D) or (S, N, D) with S = {S}; got {a.shape}")
 
 
+class _StackData:
+    """Training data, tracked pair and learning rates of the networks in the stack (compactable)."""
+
+    def __init__(self, Xn, Yn, S, track, lr_arr, tdt, dev):
+        self.per_net = Xn.ndim == 3 or Yn.ndim == 3
+        self.S = S
+        self._X0 = torch.as_tensor(np.ascontiguousarray(Xn), dtype=tdt, device=dev)   # (N, D) | (S, N, D)
+        self._Y0 = torch.as_tensor(np.ascontiguousarray(Yn), dtype=tdt, device=dev)
+        self.tidx = torch.tensor(list(track), device=dev)
+        self.lr = torch.as_tensor(lr_arr, dtype=tdt, device=dev)
+        self._set()
+
+    def _set(self):
+        S = self.S
+        self.X = self._X0 if self._X0.dim() == 3 else self._X0.unsqueeze(0).expand(S, *self._X0.shape)
+        self.Y = self._Y0 if self._Y0.dim() == 3 else self._Y0.unsqueeze(0).expand(S, *self._Y0.shape)
+        self.X_tr, self.Y_tr = self.X[:, self.tidx], self.Y[:, self.tidx]                 # (S, 2, D)
+        self.dY = (self.Y_tr[:, 1] - self.Y_tr[:, 0]).to(torch.float64)                  # (S, D_out)
+
+    def compact(self, keep: torch.Tensor):
+        self.S = int(keep.sum())
+        if self._X0.dim() == 3:
+            self._X0 = self._X0[keep]
+        if self._Y0.dim() == 3:
+            self._Y0 = self._Y0[keep]
+        self.lr = self.lr[keep]
+        self._set()
+
+
 def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int,
                   optimizer: str = "sgd", loss: str = "half_mse", batch_size: int | None = None,
                   shuffle: bool | None = None, observe: int | Sequence[int] | None = None,
@@ -618,7 +685,9 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
         ``snapshot_points`` (before update ``e``; ``e = epochs`` or ``-1`` = final state).
     snapshot_points : data indices for snapshots (default: all N points).
     stop_loss : if given, network ``s`` stops (no further updates) at the first epoch whose tracked loss
-        is ``< stop_loss`` (spec D3, Fig. 5); its later entries are NaN; the run ends when all stopped.
+        is ``< stop_loss`` (spec D3, Fig. 5): that epoch is its last record (its ``final_*`` and any later
+        snapshot are that state), later entries are NaN, and it is removed from the stack so that it
+        costs no further compute; the run ends when all have stopped.
     device : ``"cpu"`` (default), ``"cuda"`` or ``"auto"``. dtype : ``"float32"`` (spec) or ``"float64"``.
     engine : ``"auto"`` (default: ``"fused"`` for SGD on the affine kinds, else ``"autograd"``),
         ``"fused"`` (hand-written backward with in-place per-layer SGD updates, ~2x less memory traffic)
@@ -665,26 +734,14 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
     N = Xn.shape[-2]
     if Yn.shape[-2] != N:
         raise ValueError("X and Y have different numbers of points")
-    per_net_data = Xn.ndim == 3 or Yn.ndim == 3
     Xs = np.broadcast_to(Xn, (S,) + Xn.shape[-2:]) if Xn.ndim == 2 else Xn
     Ys = np.broadcast_to(Yn, (S,) + Yn.shape[-2:]) if Yn.ndim == 2 else Yn
-    Xt = torch.as_tensor(np.ascontiguousarray(Xn), dtype=tdt, device=dev)   # (N, D) or (S, N, D)
-    Yt = torch.as_tensor(np.ascontiguousarray(Yn), dtype=tdt, device=dev)
-    if Xt.dim() == 2:
-        Xt = Xt.unsqueeze(0).expand(S, *Xt.shape)
-    if Yt.dim() == 2:
-        Yt = Yt.unsqueeze(0).expand(S, *Yt.shape)
-
     i1, i2 = int(track[0]), int(track[1])
-    tidx = torch.tensor([i1, i2], device=dev)
-    X_tr, Y_tr = Xt[:, tidx], Yt[:, tidx]                                     # (S, 2, D)
-    dY = (Y_tr[:, 1] - Y_tr[:, 0]).to(torch.float64)                          # (S, D_out)
     dx2 = ((Xs[:, i2].astype(np.float64) - Xs[:, i1].astype(np.float64)) ** 2).sum(-1)
     dy2 = ((Ys[:, i2].astype(np.float64) - Ys[:, i1].astype(np.float64)) ** 2).sum(-1)
-
     lr_arr = np.broadcast_to(np.asarray(lr, dtype=np.float64), (S,)).copy()
-    lr_t = torch.as_tensor(lr_arr, dtype=tdt, device=dev)
 
+    data = _StackData(Xn, Yn, S, (i1, i2), lr_arr, tdt, dev)
     net = build(arch, seeds, device=dev, dtype=tdt)
     if engine == "auto":
         engine = "fused" if optimizer == "sgd" and arch.kind != "cnn" else "autograd"
@@ -713,7 +770,8 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
             raise ValueError(f"snapshot epoch {e} outside 0..{epochs}")
     snap_pts = np.arange(N) if snapshot_points is None else np.asarray(snapshot_points, dtype=np.int64)
     snap_pts_t = torch.as_tensor(snap_pts, device=dev)
-    snap_reps: dict[int, list] = {e: None for e in snaps}
+    snap_out = {e: np.full((S, len(snap_pts), Yn.shape[-1]), np.nan) for e in snaps}
+    snap_rep: dict = {e: {} for e in snaps}
 
     n_obs = len(obs)
     rec_h = torch.full((S, epochs, n_obs), float("nan"), dtype=torch.float64, device=dev)
@@ -721,96 +779,125 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
     rec_w = torch.full_like(rec_y, float("nan"))
     rec_loss = torch.full_like(rec_y, float("nan"))
     rec_train = torch.full_like(rec_y, float("nan"))
-    rec_out = torch.full((S, epochs, 2, Yt.shape[-1]), float("nan"), dtype=torch.float64, device=dev)
-    active = torch.ones(S, dtype=torch.bool, device=dev)
+    rec_out = torch.full((S, epochs, 2, Yn.shape[-1]), float("nan"), dtype=torch.float64, device=dev)
+    fin_h = np.full((S, n_obs), np.nan)
+    fin_y, fin_w, fin_loss = np.full(S, np.nan), np.full(S, np.nan), np.full(S, np.nan)
+    fin_out = np.full((S, 2, Yn.shape[-1]), np.nan)
     n_records = np.zeros(S, dtype=np.int64)
     n_updates = np.zeros(S, dtype=np.int64)
     stopped = np.zeros(S, dtype=bool)
+    alive = np.arange(S)                      # original indices of the networks still in the stack
 
     def pair_stats(out2, acts2):
-        """out2 (S, 2, D_out), acts2 {l: (S, 2, F)} -> h (S, n_obs), y, w, loss (S,), float64."""
+        """out2 (S', 2, D_out), acts2 {l: (S', 2, F)} -> h (S', n_obs), y, w, loss (S',), float64."""
         dyh = (out2[:, 1] - out2[:, 0]).to(torch.float64)
         hs = torch.stack([((acts2[l][:, 1] - acts2[l][:, 0]).to(torch.float64) ** 2).sum(-1)
                           for l in obs], dim=-1)
         y_ = (dyh ** 2).sum(-1)
-        w_ = (dyh * (dyh - dY)).sum(-1)
-        ls = _loss_per_net(out2, Y_tr, loss).to(torch.float64)
+        w_ = (dyh * (dyh - data.dY)).sum(-1)
+        ls = _loss_per_net(out2, data.Y_tr, loss).to(torch.float64)
         return hs, y_, w_, ls
 
     @torch.no_grad()
-    def snapshot():
+    def take_snapshot(epoch_list, rows_stack, rows_orig):
+        """Eval-mode activities of the snapshot points for stack rows -> stored for epochs in epoch_list."""
+        if not epoch_list:
+            return
         outs, reps = [], {l: [] for l in obs}
         for c in range(0, len(snap_pts), snapshot_chunk):
-            idx = snap_pts_t[c:c + snapshot_chunk]
-            o, a = net(Xt[:, idx], observe=obs)
-            outs.append(o.detach().to(torch.float64).cpu())
+            o, a = net(data.X[:, snap_pts_t[c:c + snapshot_chunk]], observe=obs)
+            outs.append(o[rows_stack].to(torch.float64).cpu())
             for l in obs:
-                reps[l].append(a[l].detach().to(torch.float64).cpu())
-        return torch.cat(outs, 1).numpy(), {l: torch.cat(reps[l], 1).numpy() for l in obs}
+                reps[l].append(a[l][rows_stack].to(torch.float64).cpu())
+        o = torch.cat(outs, 1).numpy()
+        r = {l: torch.cat(reps[l], 1).numpy() for l in obs}
+        for e in epoch_list:
+            snap_out[e][rows_orig] = o
+            for l in obs:
+                if l not in snap_rep[e]:
+                    snap_rep[e][l] = np.full((S,) + r[l].shape[1:], np.nan)
+                snap_rep[e][l][rows_orig] = r[l]
 
     k_last = -1
     for k in range(epochs):
-        act_now = active.clone()
-        all_active = bool(act_now.all())
+        rows = torch.as_tensor(alive, device=dev)
         if reuse:
-            out, acts = engine.forward(Xt, obs, True)
+            out, acts = engine.forward(data.X, obs, True)
             with torch.no_grad():
-                out2 = out[:, tidx]
-                hs, y_, w_, ls = pair_stats(out2, {l: acts[l][:, tidx] for l in obs})
+                out2 = out[:, data.tidx]
+                hs, y_, w_, ls = pair_stats(out2, {l: acts[l][:, data.tidx] for l in obs})
         else:
             with torch.no_grad():
-                out2, acts_tr = net(X_tr, observe=obs)
+                out2, acts_tr = net(data.X_tr, observe=obs)
                 hs, y_, w_, ls = pair_stats(out2, acts_tr)
         out2 = out2.detach().to(torch.float64)
-        for rec, val in ((rec_h, hs), (rec_y, y_), (rec_w, w_), (rec_loss, ls), (rec_out, out2)):
-            if all_active:
-                rec[:, k] = val
-            else:
-                rec[act_now, k] = val[act_now]
+        rec_h[rows, k] = hs
+        rec_y[rows, k] = y_
+        rec_w[rows, k] = w_
+        rec_loss[rows, k] = ls
+        rec_out[rows, k] = out2
+        n_records[alive] += 1
         k_last = k
-        if k in snap_reps:
-            snap_reps[k] = snapshot()
-        n_records += act_now.cpu().numpy()
+        if k in snap_out:
+            take_snapshot([k], slice(None), alive)
         if stop_loss is not None:
-            hit = (ls < stop_loss) & active
-            if bool(hit.any()):
-                active &= ~hit
-                stopped |= hit.cpu().numpy()
-        if not bool(active.any()):
-            break
-        n_updates += active.cpu().numpy()
-        lr_eff = lr_t * active.to(tdt)
+            hit = (ls < stop_loss).cpu().numpy()
+            if hit.any():
+                # Stopping networks: final state = this record; later snapshots = this state.
+                orig = alive[hit]
+                stopped[orig] = True
+                fin_h[orig] = hs[torch.as_tensor(hit, device=dev)].cpu().numpy()
+                fin_y[orig], fin_w[orig] = y_.cpu().numpy()[hit], w_.cpu().numpy()[hit]
+                fin_loss[orig], fin_out[orig] = ls.cpu().numpy()[hit], out2.cpu().numpy()[hit]
+                take_snapshot([e for e in snaps if e > k], torch.as_tensor(hit, device=dev), orig)
+                keep = ~hit
+                if not keep.any():
+                    alive = alive[keep]
+                    break
+                # Remove them from the stack (no compute is spent on frozen networks).
+                keep_t = torch.as_tensor(keep, device=dev)
+                net.compact(keep_t)
+                engine.compact(keep_t)
+                data.compact(keep_t)
+                if shuffle_gens is not None:
+                    shuffle_gens = [g for g, kp in zip(shuffle_gens, keep) if kp]
+                alive = alive[keep]
+                if reuse:
+                    out, _ = engine.forward(data.X, (), True)
+        n_updates[alive] += 1
+        rows = torch.as_tensor(alive, device=dev)
         if full_batch:
             if not reuse:
-                out, _ = engine.forward(Xt, obs, True)
-            loss_s = engine.step(out, Yt, lr_eff)
-            rec_train[active, k] = loss_s.to(torch.float64)[active]
+                out, _ = engine.forward(data.X, (), True)
+            loss_s = engine.step(out, data.Y, data.lr)
+            rec_train[rows, k] = loss_s.to(torch.float64)
         else:
+            S_cur = len(alive)
             if shuffle:
                 perm = torch.stack([torch.randperm(N, generator=g) for g in shuffle_gens]).to(dev)
             else:
-                perm = torch.arange(N, device=dev).unsqueeze(0).expand(S, N)
-            acc = torch.zeros(S, dtype=torch.float64, device=dev)
-            rows = torch.arange(S, device=dev).unsqueeze(1)
+                perm = torch.arange(N, device=dev).unsqueeze(0).expand(S_cur, N)
+            acc = torch.zeros(S_cur, dtype=torch.float64, device=dev)
+            srows = torch.arange(S_cur, device=dev).unsqueeze(1)
             for c in range(0, N, bs):
-                idx = perm[:, c:c + bs]                                                  # (S, b)
-                if per_net_data or shuffle:
-                    xb, yb = Xt[rows, idx], Yt[rows, idx]
+                idx = perm[:, c:c + bs]                                                  # (S', b)
+                if data.per_net or shuffle:
+                    xb, yb = data.X[srows, idx], data.Y[srows, idx]
                 else:
-                    xb, yb = Xt[:, c:c + bs], Yt[:, c:c + bs]
+                    xb, yb = data.X[:, c:c + bs], data.Y[:, c:c + bs]
                 out, _ = engine.forward(xb, (), True)
-                loss_s = engine.step(out, yb, lr_eff)
+                loss_s = engine.step(out, yb, data.lr)
                 acc += loss_s.to(torch.float64) * idx.shape[1]
-            rec_train[active, k] = (acc / N)[active]
+            rec_train[rows, k] = acc / N
 
-    # Final state (after the last update, or the frozen state of a stopped network).
-    with torch.no_grad():
-        out_f, acts_f = net(X_tr, observe=obs)
-        fh, fy, fw, fl = pair_stats(out_f, acts_f)
-    final_snap = snapshot() if snaps else None
-    for e in snaps:
-        if snap_reps[e] is None:          # epochs not reached (run ended early): final state
-            snap_reps[e] = final_snap
+    # Final state of the networks that ran all epochs (after the last update).
+    if len(alive):
+        with torch.no_grad():
+            out_f, acts_f = net(data.X_tr, observe=obs)
+            fh, fy, fw, fl = pair_stats(out_f, acts_f)
+        fin_h[alive], fin_y[alive], fin_w[alive] = fh.cpu().numpy(), fy.cpu().numpy(), fw.cpu().numpy()
+        fin_loss[alive], fin_out[alive] = fl.cpu().numpy(), out_f.to(torch.float64).cpu().numpy()
+        take_snapshot([e for e in snaps if e > k_last], slice(None), alive)
 
     T = k_last + 1
     res = {
@@ -821,11 +908,11 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
         "loss": rec_loss[:, :T].cpu().numpy(),
         "train_loss": rec_train[:, :T].cpu().numpy(),
         "outputs": rec_out[:, :T].cpu().numpy(),
-        "final_h": fh.cpu().numpy(),
-        "final_y": fy.cpu().numpy(),
-        "final_w": fw.cpu().numpy(),
-        "final_loss": fl.cpu().numpy(),
-        "final_outputs": out_f.detach().to(torch.float64).cpu().numpy(),
+        "final_h": fin_h,
+        "final_y": fin_y,
+        "final_w": fin_w,
+        "final_loss": fin_loss,
+        "final_outputs": fin_out,
         "n_records": n_records,
         "n_updates": n_updates,
         "stopped": stopped,
@@ -841,9 +928,9 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
     if snaps:
         res["snapshot_epochs"] = np.asarray(snaps, dtype=np.int64)
         res["snapshot_points"] = snap_pts
-        res["snapshot_outputs"] = np.stack([snap_reps[e][0] for e in snaps], axis=1)
+        res["snapshot_outputs"] = np.stack([snap_out[e] for e in snaps], axis=1)
         for l in obs:
-            res[f"reps_l{l}"] = np.stack([snap_reps[e][1][l] for e in snaps], axis=1)
+            res[f"reps_l{l}"] = np.stack([snap_rep[e][l] for e in snaps], axis=1)
         res["reps"] = res[f"reps_l{obs[0]}"]
     res["wall_seconds"] = np.asarray(time.perf_counter() - t_start)
     return res
