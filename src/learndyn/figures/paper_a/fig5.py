@@ -240,10 +240,12 @@ def _draw_a(fig, df, cfg, rect_top, rect_bot):
     ax_l.set_ylabel("loss of task $i$")
     ax_l.set_xlabel("training step")
     from matplotlib.lines import Line2D
-    handles = [Line2D([], [], color="0.3", lw=1.4, label="task being trained"),
-               Line2D([], [], color="0.3", lw=0.9, ls=(0, (1.5, 1.2)), label="other tasks")]
-    ax_l.legend(handles=handles, frameon=False, loc="upper right", ncol=2, fontsize=6)
-    plotting.legend_sim_exact(ax_w, loc="lower right", ncol=2, fontsize=6)
+    handles = [Line2D([], [], color="0.3", lw=1.2, label="top: simulation (colour = trained task)"),
+               Line2D([], [], color="0.3", lw=1.4, label="bottom: loss of the trained task"),
+               Line2D([], [], **plotting.EXACT_STYLE, label="top: exact, Theorem 3.1 per phase"),
+               Line2D([], [], color="0.3", lw=0.9, ls=(0, (1.5, 1.2)), label="bottom: loss of the other tasks")]
+    ax_w.legend(handles=handles, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2,
+                fontsize=6, handlelength=2.2, columnspacing=2.0)
     plotting.panel_label(ax_w, "A", dx=-0.08)
 
 
@@ -261,7 +263,9 @@ def _draw_bc(fig, df, x0, y0, w, h, gap):
         ax.scatter(ana, num, s=9, color=NET_COLOUR[act], edgecolor="none", alpha=0.85)
         ax.set_xlim(-0.1, max(0.425, 1.05 * ana.max()))
         ax.set_ylim(-0.1, top)
-        ax.set_ylabel(f"{NET_LABEL[act]}\nnumerical", color=NET_COLOUR[act])
+        ax.set_ylabel("numerical forgetting", fontsize=6.5)
+        ax.text(0.04, 0.96, NET_LABEL[act], transform=ax.transAxes, ha="left", va="top", color=NET_COLOUR[act],
+                fontweight="bold")
         if r == 2:
             ax.set_xlabel("analytical forgetting $\\frac{1}{2}\\|\\tilde\\Sigma_1-\\tilde\\Sigma_2\\|_F^2$")
         if r == 0:
@@ -331,9 +335,9 @@ def draw(df, cfg: dict):
     """Figure 5: every panel (A-E) from the parquet data."""
     plotting.apply_style()
     fig = plotting.figure(11.0, 7.6)
-    _draw_a(fig, df, cfg, [0.06, 0.74, 0.47, 0.2], [0.06, 0.5, 0.47, 0.22])
-    _draw_bc(fig, df, x0=0.64, y0=0.5, w=0.14, h=0.115, gap=0.035)
-    _draw_de(fig, df, cfg, y0=0.12, h=0.24)
+    _draw_a(fig, df, cfg, [0.06, 0.765, 0.47, 0.185], [0.06, 0.51, 0.47, 0.2])
+    _draw_bc(fig, df, x0=0.64, y0=0.51, w=0.14, h=0.115, gap=0.035)
+    _draw_de(fig, df, cfg, y0=0.15, h=0.23)
     a, r, s = cfg["a"], cfg["runs"], cfg["sequence"]
     note = (f"A: ({a['n_in']}, {a['n_hidden']}, {a['n_out']}) linear network, {a['n_tasks']} random-regression tasks "
             f"(N={a['n_samples']}), zero-balanced sigma={a['sigma']:g}, eta={a['learning_rate']:g}, "
