@@ -9,7 +9,8 @@ cluster needs (``--slurm-status-command squeue``: it has no accounting database;
 * every compute job was submitted with ``sbatch`` and ran as a SLURM job (the plugin's per-job
   log and the cluster's job completion log, ``sacct -c``, both name it: COMPLETED, partition debug,
   our working directory), while plot rules (localrules) did not;
-* the jobs ran with the repository's virtual environment (the interpreter in the sbatch command);
+* the jobs ran with the repository's virtual environment (the interpreter in the sbatch command
+  and in the job's srun call);
 * the parquet outputs are byte-identical to a local ``--cores`` run of the same targets, and every
   acceptance check passes.
 
@@ -19,9 +20,13 @@ before the test (then it is not ours to stop). Every snakemake call is bounded b
 
 Skipped, with the reason, where it cannot run: not root, no ``shared/tools``, neither SLURM nor
 apt-get, no package mirror. With ``LEARNDYN_REQUIRE_SLURM=1`` (CI) these are failures instead.
+Only that test carries the ``slurm`` marker; the fast tests at the end need no cluster (resource
+helpers of common.smk, the GPU switch down to the plugin's sbatch/srun options, the profiles).
 """
 
+import ast
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -34,8 +39,6 @@ import pytest
 import yaml
 
 from learndyn import io
-
-pytestmark = pytest.mark.slurm
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = REPO.parent / "shared" / "tools"
@@ -164,6 +167,7 @@ def _failure_context(work):
     return text
 
 
+@pytest.mark.slurm
 def test_smoke_workflow_on_slurm_matches_local_run(cluster, tmp_path):
     t0 = time.monotonic()
     local = _copy(tmp_path / "local")
@@ -221,3 +225,79 @@ def test_smoke_workflow_on_slurm_matches_local_run(cluster, tmp_path):
         checks = io.read_checks(slurm / "results" / "paper_a" / "figures" / f"{fig}_checks.tsv")
         assert len(checks) and checks["passed"].all(), checks
     print(f"local run {t_local:.0f} s, SLURM run {t_slurm:.0f} s, {n_expected} SLURM jobs")
+
+
+# ---------------------------------------------------------------- without a cluster (fast)
+def _helpers(cfg_resources):
+    """The resource helpers of workflow/rules/common.smk, executed with a given ``resources`` config."""
+    tree = ast.parse((REPO / "workflow" / "rules" / "common.smk").read_text())
+    names = {"per_attempt", "sweep_runtime", "gpu_resources", "torch_device"}
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
+    assert {d.name for d in defs} == names
+    ns = {"config": {"resources": cfg_resources}}
+    exec(compile(ast.Module(body=defs, type_ignores=[]), "common.smk", "exec"), ns)
+    return ns
+
+
+class _Resources(dict):
+    __getattr__ = dict.__getitem__
+
+
+class _Job:
+    """The part of a Snakemake job that the SLURM plugin's submit-string builders read."""
+    def __init__(self, **resources):
+        self.resources = _Resources(resources)
+        self.threads = 1
+
+
+def test_runtime_and_memory_helpers():
+    h = _helpers({"gpu": False, "gpu_model": ""})
+    assert h["per_attempt"](500)(None, 1) == 500 and h["per_attempt"](500)(None, 3) == 1500
+    assert h["per_attempt"](lambda w: 2.4)(None, 1) == 2 and h["per_attempt"](lambda w: 2.4)(None, 2) == 5
+    # a2_sweep at full scale: 50 networks in 8 batches (<= 7 each) at 15 s: 5 + ceil(105 / 60) minutes
+    assert h["sweep_runtime"](50, 8, 15) == 7
+    assert h["sweep_runtime"](50, 1, 15) == 5 + math.ceil(750 / 60)
+    assert h["sweep_runtime"](4, 2, 3.9) == 6 and h["sweep_runtime"](8, 8, 60) == 6
+
+
+def test_gpu_switch_reaches_the_sbatch_and_srun_requests():
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+    from snakemake_executor_plugin_slurm_jobstep import get_gpu_setting
+
+    off = _helpers({"gpu": False, "gpu_model": ""})
+    assert off["gpu_resources"]() == {} and off["torch_device"]() == "cpu"
+    on = _helpers({"gpu": True, "gpu_model": ""})
+    assert on["gpu_resources"]() == {"gpu": 1} and on["torch_device"]() == "cuda"
+    model = _helpers({"gpu": True, "gpu_model": "a100"})
+    assert model["gpu_resources"](2) == {"gpu": 2, "gpu_model": "a100"}
+
+    params = {"run_uuid": "r", "slurm_logfile": "l", "comment_str": "c", "account": "", "partition": "",
+              "workdir": "/w"}
+    cpu_job = _Job(mem_mb=1000, runtime=10, **off["gpu_resources"]())
+    gpu_job = _Job(mem_mb=1000, runtime=10, **model["gpu_resources"](2))
+    assert set_gres_string(cpu_job) == "" and get_gpu_setting(cpu_job) == ""
+    assert set_gres_string(_Job(**on["gpu_resources"]())).strip() == "--gpus=1"
+    assert set_gres_string(gpu_job).strip() == "--gpus=a100:2"
+    assert get_gpu_setting(gpu_job) == "--gpus=2"                       # srun inside the job
+    cpu_call, gpu_call = (get_submit_command(j, params) for j in (cpu_job, gpu_job))
+    assert "--mem 1000" in cpu_call and "-t 10" in cpu_call and "--ntasks=1" in cpu_call
+    assert "--ntasks=1" not in gpu_call and "--cpus-per-gpu=1" not in gpu_call and "--mem 1000" in gpu_call
+
+
+def test_profiles_parse_and_name_no_cluster(tmp_path):
+    """Both profiles load; the SLURM profile leaves partition and account to the user (commented out:
+    a placeholder value would make every sbatch fail); there is no profiles/default, which Snakemake
+    would apply to every run."""
+    slurm = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    assert slurm["executor"] == "slurm" and slurm["retries"] >= 1 and slurm["slurm-logdir"] == "logs/slurm"
+    assert not {"slurm_partition", "slurm_account"} & set(slurm["default-resources"])
+    text = (REPO / "profiles" / "slurm" / "config.yaml").read_text()
+    assert "# slurm_partition:" in text and "# slurm_account:" in text
+    assert not (REPO / "profiles" / "default").exists()
+    local = yaml.safe_load((REPO / "profiles" / "local" / "config.yaml").read_text())
+    assert local["cores"] == "all" and "executor" not in local
+    res = subprocess.run([*SNAKEMAKE, "-n", "--profile", "profiles/slurm", "--config", "scale=smoke", "--", "fig_a1"],
+                         cwd=_copy(tmp_path / "repo"), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "a1_compute" in res.stdout and "mem_mb=500" in res.stdout and "runtime=5" in res.stdout, res.stdout[-2000:]
