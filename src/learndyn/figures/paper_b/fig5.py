@@ -165,14 +165,25 @@ def draw(df, cfg: dict):
     archs = cfg["architectures"]
     n_col = min(4, len(archs))
     n_row = int(np.ceil(len(archs) / n_col))
-    fig = plotting.figure(2.6 * n_col + 0.6, 2.5 * n_row + 0.9)
+    import textwrap
+    width = 2.9 * n_col + 1.0
+    note = textwrap.fill(
+        "Per architecture: rates fitted on %d trainings (default dataset, Table-1 settings) and averaged over trials "
+        "with last loss <= %g; then one training per dataset of the grid |Δx| in %s, |Δy| in %s at %g x Table-1 lr, "
+        "stopped at loss < %g or %d epochs; x = h_+ from the point's own (h0, y0) and the averaged eta_h/eta_y, "
+        "y = measured final h; marker size ~ |Δx|; crosses: final loss > %g (discarded). "
+        % (cfg["n_fit_trials"], cfg["fit_loss_threshold"], cfg["dist_x"], cfg["dist_y"], cfg["lr_factor"],
+           cfg["stop_loss"], cfg["max_epochs"], cfg["discard_loss"]) + cfg["scale_note"], int(17 * width))
+    cap_h = 0.12 * (note.count("\n") + 1) + 0.1
+    height = 2.6 * n_row + 0.7 + cap_h
+    fig = plotting.figure(width, height)
     import matplotlib.pyplot as plt
     cmap = plt.get_cmap("viridis")
     dmax = max(cfg["dist_y"])
+    gs = fig.add_gridspec(n_row, n_col, left=0.9 / width, right=1 - 1.0 / width, bottom=(0.6 + cap_h) / height,
+                          top=1 - 0.4 / height, wspace=0.45, hspace=0.55)
     for i, arch in enumerate(archs):
-        r, c = divmod(i, n_col)
-        ax = fig.add_axes([0.07 + c / n_col * 0.93, 1 - (r + 1) / n_row * (1 - 0.9 / (2.5 * n_row + 0.9)) + 0.07 / n_row,
-                           0.68 / n_col, 0.62 / n_row])
+        ax = fig.add_subplot(gs[i // n_col, i % n_col])
         d = arch_data(df, arch)
         k = d["kept"] > 0.5
         sizes = 12 + 30 * (d["dist_x"] - min(cfg["dist_x"])) / max(np.ptp(cfg["dist_x"]), 1e-12)
@@ -189,13 +200,7 @@ def draw(df, cfg: dict):
         ax.set_ylabel("measured final $h$")
         plotting.panel_label(ax, chr(ord("A") + i), dx=-0.3)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, dmax))
-    cax = fig.add_axes([0.93, 0.3, 0.012, 0.4])
+    cax = fig.add_axes([1 - 0.75 / width, 0.35, 0.1 / width, 0.4])
     fig.colorbar(sm, cax=cax, label="target distance |Δy|")
-    plotting.caption(fig, (
-        "Per architecture: rates fitted on %d trainings (default dataset, Table-1 settings) and averaged over trials "
-        "with last loss <= %g; then one training per dataset of the grid |Δx| in %s, |Δy| in %s at %g x Table-1 lr, "
-        "stopped at loss < %g or %d epochs; x = h_+ from the point's own (h0, y0) and the averaged eta_h/eta_y, "
-        "y = measured final h; marker size ~ |Δx|; crosses: final loss > %g (discarded). "
-        % (cfg["n_fit_trials"], cfg["fit_loss_threshold"], cfg["dist_x"], cfg["dist_y"], cfg["lr_factor"],
-           cfg["stop_loss"], cfg["max_epochs"], cfg["discard_loss"])) + cfg["scale_note"])
+    plotting.caption(fig, note)
     return fig
