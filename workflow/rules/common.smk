@@ -192,3 +192,24 @@ def gpu_resources(n=1):
 def torch_device():
     """``"cuda"`` when config ``resources.gpu`` is true, else ``"cpu"`` (``learndyn.deepnets.resolve_device``)."""
     return "cuda" if config["resources"]["gpu"] else "cpu"
+
+
+# ------------------------------------------------------------------ paper B helpers
+# (kept here, as snakemake --lint asks; they read paper_b.smk's B_CFG / B2_BATCHES at call time)
+def _b_train_minutes(rows, epochs_factor=1.0, n_nets=1):
+    """Wall-time request (minutes) of training ``rows``: ~35 ms per epoch of a 20 x 500 net on one shared core
+    (spec 8; measured 31 ms under load), scaled by the number of hidden weights; plus the fits."""
+    cost = sum(r["epochs"] * max(r["n_hidden"], 1) * r["width"] ** 2 / (20 * 500**2) for r in rows)
+    return max(5, int(cost * epochs_factor * n_nets * 0.035 / 60 * 1.5) + 5)
+
+
+def _b_rows(fig, batches=None, batch=None):
+    names = list(B_CFG[fig]["rows"])
+    if batch is not None:
+        names = names[int(batch)::len(batches)]
+    return [B_CFG[fig]["rows"][n] for n in names]
+
+
+def _b2_batch_of(name):
+    """The fig2 batch whose training holds row ``name`` (rows are dealt round-robin to batches)."""
+    return list(B_CFG["fig2"]["rows"]).index(name) % len(B2_BATCHES)

@@ -19,12 +19,16 @@ rule a5_exact:
         module=f"{A57_MOD}.fig5",
         function="compute_a",
         cfg=config["paper_a"]["fig5"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a5_exact.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a5_exact.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=5,
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(5),
     script:
         "../scripts/compute.py"
 
@@ -41,14 +45,18 @@ rule a5_runs:
         function="compute_runs",
         cfg=config["paper_a"]["fig5"],
         kwargs=lambda w: {"batch": int(w.batch), "n_batches": len(A5_RUN_BATCHES)},
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a5_runs_{batch}.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a5_runs_{batch}.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        # ~5 s per tanh or ReLU network on one idle core (100 000 steps, N = 100), linear ~0.5 s
-        runtime=lambda w: max(5, int(12 * config["paper_a"]["fig5"]["runs"]["n_runs"] / len(A5_RUN_BATCHES)
-                                     * config["paper_a"]["fig5"]["runs"]["steps_nonlinear"] / 50000 / 60) + 5),
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(sweep_runtime(
+            config["paper_a"]["fig5"]["runs"]["n_runs"], len(A5_RUN_BATCHES),
+            20 * config["paper_a"]["fig5"]["runs"]["steps_nonlinear"] / 50000)),
     script:
         "../scripts/compute.py"
 
@@ -62,12 +70,16 @@ rule a5_sequence:
         module=f"{A57_MOD}.fig5",
         function="compute_sequence",
         cfg=config["paper_a"]["fig5"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a5_sequence.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a5_sequence.tsv"
     threads: 1
     resources:
-        mem_mb=500,
-        runtime=10,
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(10),
     script:
         "../scripts/compute.py"
 
@@ -82,6 +94,8 @@ rule a5_plot:
     params:
         module=f"{A57_MOD}.fig5",
         cfg=config["paper_a"]["fig5"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a5_plot.log",
     script:
@@ -102,13 +116,16 @@ rule a7_compute:
         module=f"{A57_MOD}.fig7",
         function="compute",
         cfg=config["paper_a"]["fig7"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a7_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a7_compute.tsv"
     threads: 1
     resources:
-        # ~1 M GD steps (2x2 weights) plus closed forms on every phase-2 step
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=per_attempt(3000),
+        runtime=per_attempt(15),
     script:
         "../scripts/compute.py"
 
@@ -122,6 +139,8 @@ rule a7_plot:
     params:
         module=f"{A57_MOD}.fig7",
         cfg=config["paper_a"]["fig7"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a7_plot.log",
     script:

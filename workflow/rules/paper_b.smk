@@ -14,13 +14,6 @@ ALL_TARGETS.extend(f for figs in B_FIGS.values() for f in figs.values())
 localrules: b1_plot, b2_plot, b3_plot, b5_plot, b10_plot, b11_plot, b13_plot, fig_b1, fig_b2, fig_b3, fig_b5, fig_b10, fig_b11, fig_b13
 
 
-def _b_train_minutes(rows, epochs_factor=1.0, n_nets=1):
-    """Wall-time request (minutes) of training ``rows``: ~35 ms per epoch of a 20 x 500 net on one shared core
-    (spec 8; measured 31 ms under load), scaled by the number of hidden weights; plus the fits."""
-    cost = sum(r["epochs"] * max(r["n_hidden"], 1) * r["width"] ** 2 / (20 * 500**2) for r in rows)
-    return max(5, int(cost * epochs_factor * n_nets * 0.035 / 60 * 1.5) + 5)
-
-
 # ------------------------------------------------------------------ Figure 1: schematic
 rule b1_compute:
     input:
@@ -63,13 +56,6 @@ rule b1_plot:
 
 
 # ------------------------------------------------------------------ two-point trainings and fits (Figs 2/11, 3, 10, 13)
-def _b_rows(fig, batches=None, batch=None):
-    names = list(B_CFG[fig]["rows"])
-    if batch is not None:
-        names = names[int(batch)::len(batches)]
-    return [B_CFG[fig]["rows"][n] for n in names]
-
-
 rule b2_train:
     input:
         core=core_deps(f"{B_MOD}.fig2", "learndyn.deepnets"),
@@ -349,11 +335,6 @@ rule b13_fit:
         "../scripts/transform.py"
 
 
-def _b2_batch_of(name):
-    """The fig2 batch whose training holds row ``name`` (rows are dealt round-robin to batches)."""
-    return list(B_CFG["fig2"]["rows"]).index(name) % len(B2_BATCHES)
-
-
 rule b13_plot:
     input:
         data=[
@@ -509,8 +490,6 @@ rule b5_plot:
         LOGS / "paper_b" / "b5_plot.log",
     script:
         "../scripts/plot.py"
-
-
 
 
 rule fig_b1:

@@ -24,8 +24,12 @@ rule c1_compute:
         module=f"{C_MOD}.fig1",
         function="compute",
         cfg=C_CFG["fig1"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c1_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c1_compute.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -43,8 +47,12 @@ rule c2_compute:
         module=f"{C_MOD}.fig2",
         function="compute",
         cfg=C_CFG["fig2"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c2_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c2_compute.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -62,8 +70,12 @@ rule c5_compute:
         module=f"{C_MOD}.fig5",
         function="compute",
         cfg=C_CFG["fig5"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c5_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c5_compute.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -81,8 +93,12 @@ rule c6_compute:
         module=f"{C_MOD}.fig6",
         function="compute",
         cfg=C_CFG["fig6"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c6_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c6_compute.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -100,8 +116,12 @@ rule c7_compute:
         module=f"{C_MOD}.fig7",
         function="compute",
         cfg=C_CFG["fig7"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c7_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c7_compute.tsv"
     threads: 1
     resources:
         mem_mb=1500,
@@ -120,8 +140,12 @@ rule c3_modes:
         module=f"{C_MOD}.fig3",
         function="compute_modes",
         cfg=C_CFG["fig3"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c3_modes.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c3_modes.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -142,8 +166,12 @@ rule c3_sweep:
         function="compute_sweep",
         cfg=C_CFG["fig3"],
         kwargs=lambda w: {"batch": int(w.batch), "n_batches": len(C3_BATCHES)},
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c3_sweep_{batch}.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c3_sweep_{batch}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -165,8 +193,12 @@ rule c4_sweep:
         function="compute_sweep",
         cfg=C_CFG["fig4"],
         kwargs=lambda w: {"batch": int(w.batch), "n_batches": len(C4_BATCHES)},
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c4_sweep_{batch}.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c4_sweep_{batch}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -184,8 +216,12 @@ rule c4_curves:
         module=f"{C_MOD}.fig4",
         function="compute_curves",
         cfg=C_CFG["fig4"],
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c4_curves.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c4_curves.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -207,8 +243,12 @@ rule c8_compute:
         function="compute",
         cfg=C_CFG["fig8"],
         kwargs=lambda w: {"experiment": w.experiment},
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_c" / "c8_compute_{experiment}.log",
+    benchmark:
+        BENCHMARKS / "paper_c" / "c8_compute_{experiment}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -243,6 +283,8 @@ for _i in range(1, 9):
         params:
             module=f"{C_MOD}.fig{_i}",
             cfg=C_CFG[f"fig{_i}"],
+        conda:
+            "../../envs/learndyn.yaml"
         log:
             LOGS / "paper_c" / f"c{_i}_plot.log",
         script:
