@@ -11,6 +11,17 @@ C8_EXPERIMENTS = ("revision", "colour")
 
 ALL_TARGETS.extend(f for figs in C_FIGS.values() for f in figs.values())
 
+
+# Runtime requests (minutes): 3 x the estimated CPU seconds plus 5 minutes of start-up margin. The estimates are
+# cpu_time from logs/benchmarks/paper_c at full scale (shared development machine, wall times inflated by other
+# jobs), scaled with the config entries that drive the cost.
+c_minutes = lambda seconds: 5 + int(-(-3 * seconds // 60))  # noqa: E731
+# fig8: two GD runs per lambda plus a metric MDS of (snapshots x 8 items) points, O(points^2 n_init max_iter)
+C8_POINTS = max(8 * (C_CFG["fig8"][x]["phase1_steps"] + C_CFG["fig8"][x]["phase2_steps"]) / C_CFG["fig8"][x]["snapshot_every"]
+                for x in C8_EXPERIMENTS)
+C8_SECONDS = 6.0 * len(C_CFG["fig8"]["lambdas"]) / 3 * max(
+    1.0, (C8_POINTS / 808) ** 2 * C_CFG["fig8"]["mds"]["n_init"] / 4 * C_CFG["fig8"]["mds"]["max_iter"] / 300)
+
 localrules: c1_plot, c2_plot, c3_plot, c4_plot, c5_plot, c6_plot, c7_plot, c8_plot, fig_c1, fig_c2, fig_c3, fig_c4, fig_c5, fig_c6, fig_c7, fig_c8
 
 
@@ -32,8 +43,8 @@ rule c1_compute:
         BENCHMARKS / "paper_c" / "c1_compute.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=15,
+        mem_mb=per_attempt(600),
+        runtime=per_attempt(c_minutes(4.2 * C_CFG["fig1"]["n_steps"] / 4e4 * len(C_CFG["fig1"]["lambdas"]) / 3)),
     script:
         "../scripts/compute.py"
 
@@ -55,8 +66,8 @@ rule c2_compute:
         BENCHMARKS / "paper_c" / "c2_compute.tsv"
     threads: 1
     resources:
-        mem_mb=3000,
-        runtime=20,
+        mem_mb=per_attempt(1000),
+        runtime=per_attempt(c_minutes(7.4 * C_CFG["fig2"]["n_steps"] / 5e4 * len(C_CFG["fig2"]["lambdas"]) / 3)),
     script:
         "../scripts/compute.py"
 
@@ -78,8 +89,8 @@ rule c5_compute:
         BENCHMARKS / "paper_c" / "c5_compute.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=15,
+        mem_mb=per_attempt(800),
+        runtime=per_attempt(c_minutes(4.5 * C_CFG["fig5"]["n_steps"] / 2e4)),
     script:
         "../scripts/compute.py"
 
@@ -101,8 +112,8 @@ rule c6_compute:
         BENCHMARKS / "paper_c" / "c6_compute.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=15,
+        mem_mb=per_attempt(500),
+        runtime=per_attempt(c_minutes(2.9 * C_CFG["fig6"]["steps_per_task"] * C_CFG["fig6"]["n_tasks"] * len(C_CFG["fig6"]["lambdas"]) / 72000)),
     script:
         "../scripts/compute.py"
 
@@ -124,8 +135,8 @@ rule c7_compute:
         BENCHMARKS / "paper_c" / "c7_compute.tsv"
     threads: 1
     resources:
-        mem_mb=1500,
-        runtime=15,
+        mem_mb=per_attempt(500),
+        runtime=per_attempt(c_minutes(4.8 * (C_CFG["fig7"]["phase1_steps"] + C_CFG["fig7"]["phase2_steps"]) * len(C_CFG["fig7"]["lambdas"]) / 160000)),
     script:
         "../scripts/compute.py"
 
@@ -148,8 +159,8 @@ rule c3_modes:
         BENCHMARKS / "paper_c" / "c3_modes.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=per_attempt(500),
+        runtime=per_attempt(c_minutes(1.5 * C_CFG["fig3"]["t_max"] / C_CFG["fig3"]["s"] / C_CFG["fig3"]["learning_rate"] / 8000)),
     script:
         "../scripts/compute.py"
 
@@ -174,8 +185,10 @@ rule c3_sweep:
         BENCHMARKS / "paper_c" / "c3_sweep_{batch}.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=per_attempt(500),
+        # ~0.03 s of CPU per lambda (187 lambdas at full scale), x3
+        runtime=per_attempt(sweep_runtime(2 * C_CFG["fig3"]["sweep"]["n_linear"] + 4 * C_CFG["fig3"]["sweep"]["n_log"],
+                                          len(C3_BATCHES), 0.1 * C_CFG["fig3"]["sweep"]["n_fd_points"] / 20001)),
     script:
         "../scripts/compute.py"
 
@@ -201,8 +214,10 @@ rule c4_sweep:
         BENCHMARKS / "paper_c" / "c4_sweep_{batch}.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=per_attempt(500),
+        # ~0.4 s of CPU per seed (4 sigmas x 63 lambdas at full scale), x3
+        runtime=per_attempt(sweep_runtime(C_CFG["fig4"]["n_seeds"], len(C4_BATCHES),
+                                          1.3 * len(C_CFG["fig4"]["sigmas"]) / 4 * C_CFG["fig4"]["grid"]["n_per_side"] / 26)),
     script:
         "../scripts/compute.py"
 
@@ -224,8 +239,8 @@ rule c4_curves:
         BENCHMARKS / "paper_c" / "c4_curves.tsv"
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=per_attempt(500),
+        runtime=per_attempt(c_minutes(1.3 * C_CFG["fig4"]["curves"]["n_steps"] / 2e4)),
     script:
         "../scripts/compute.py"
 
@@ -251,8 +266,8 @@ rule c8_compute:
         BENCHMARKS / "paper_c" / "c8_compute_{experiment}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=per_attempt(700),
+        runtime=per_attempt(c_minutes(C8_SECONDS)),
     script:
         "../scripts/compute.py"
 
