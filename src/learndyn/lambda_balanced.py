@@ -446,7 +446,8 @@ def _times(t) -> np.ndarray:
 
 def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, lam: float | None = None, *,
         chunk: int = TIME_CHUNK, on_singular: str = "raise") -> np.ndarray:
-    """``QQ^T(t)`` of a lambda-balanced two-layer linear network (spec 2.3a; paper C Theorem 4.3).
+    """``QQ^T(t)`` of a lambda-balanced two-layer linear network (spec 2.3a; the role of paper C's Theorem 4.3,
+    whose printed form was not available, spec 6).
 
     Any widths ``(Ni, Nh, No)`` allowed by spec 1.2 and any lambda; equals paper A's
     :func:`learndyn.exact.qqt` at lambda = 0 (spec 2.3c). ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` initial weights,
