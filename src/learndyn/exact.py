@@ -236,13 +236,14 @@ def limit(sigma_yx: np.ndarray) -> np.ndarray:
     return (z * s) @ z.T
 
 
-def qqt_fukumizu(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> np.ndarray:
-    """Fukumizu's closed form of ``QQ^T(t)`` (spec 2.2; paper A Eq. for the square case).
+def fukumizu_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
+    """The two factors of Fukumizu's solution (spec 2.2, 2.11): ``P(t) = e^{Ft} Q0`` and
+    ``K(t) = I_Nh + 1/2 Q0^T F^{-1} (e^{2Ft} - I) Q0``, so that ``QQ^T(t) = P K^{-1} P^T``, from the
+    eigendecomposition of ``F = [[0, sigma_yx^T], [sigma_yx, 0]]``. Needs ``Ni == No`` and ``sigma_yx``
+    invertible. Positive exponentials: accurate only for ``t * max singular value <~ 10-30``.
 
-    ``QQ^T = e^{Ft} Q0 [I + 1/2 Q0^T F^{-1} (e^{2Ft} - I) Q0]^{-1} Q0^T e^{Ft}`` with
-    ``F = [[0, sigma_yx^T], [sigma_yx, 0]]``. Needs ``Ni == No`` and ``sigma_yx`` invertible.
-    Numerically unstable at long times (positive exponentials): use only as a reference for
-    ``t * max singular value <~ 10``. Shapes as :func:`qqt`.
+    ``w1 (Nh, n)``, ``w2 (n, Nh)``, ``sigma_yx (n, n)``, ``t`` scalar or ``(T,)``.
+    Returns ``P (T, 2n, Nh)``, ``K (T, Nh, Nh)``.
     """
     t = _as_time(t)
     w1 = np.asarray(w1, dtype=float)
@@ -260,5 +261,16 @@ def qqt_fukumizu(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> np.
     ef = np.exp(lam[None, :] * t[:, None])                         # (T, n)
     g = (np.expm1(2.0 * lam[None, :] * t[:, None]) / lam[None, :])  # F^{-1}(e^{2Ft}-I) eigenvalues
     k = np.eye(q0.shape[1])[None] + 0.5 * np.einsum("in,ti,im->tnm", pq, g, pq)
-    left = p[None] @ (ef[:, :, None] * pq[None])                   # e^{Ft} Q0, (T, n, Nh)
+    return p[None] @ (ef[:, :, None] * pq[None]), k
+
+
+def qqt_fukumizu(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> np.ndarray:
+    """Fukumizu's closed form of ``QQ^T(t)`` (spec 2.2; paper A Eq. for the square case).
+
+    ``QQ^T = e^{Ft} Q0 [I + 1/2 Q0^T F^{-1} (e^{2Ft} - I) Q0]^{-1} Q0^T e^{Ft}`` with
+    ``F = [[0, sigma_yx^T], [sigma_yx, 0]]`` (factors from :func:`fukumizu_factors`). Needs ``Ni == No``
+    and ``sigma_yx`` invertible. Numerically unstable at long times (positive exponentials): use only as
+    a reference for ``t * max singular value <~ 10``. Shapes as :func:`qqt`.
+    """
+    left, k = fukumizu_factors(w1, w2, sigma_yx, t)
     return left @ np.linalg.solve(k, np.swapaxes(left, 1, 2))

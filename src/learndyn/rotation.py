@@ -16,19 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import _as_time
-
-
-def _f_eig(sigma_yx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    sigma_yx = np.asarray(sigma_yx, dtype=float)
-    no, ni = sigma_yx.shape
-    if ni != no:
-        raise ValueError(f"spec 2.11 needs Ni == No (got Ni={ni}, No={no})")
-    f = np.block([[np.zeros((ni, ni)), sigma_yx.T], [sigma_yx, np.zeros((no, no))]])
-    lam, phi = np.linalg.eigh(f)
-    if np.min(np.abs(lam)) < 1e-12 * np.max(np.abs(lam)):
-        raise ValueError("F is singular (sigma_yx not invertible): spec 2.11 does not apply")
-    return lam, phi
+from .exact import _as_time, fukumizu_factors
 
 
 def p_k(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
@@ -38,14 +26,7 @@ def p_k(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> tuple[np.nda
     ``w1 (Nh, n)``, ``w2 (n, Nh)`` zero-balanced weights at ``t = 0``, ``sigma_yx (n, n)``, ``t`` scalar or ``(T,)``.
     Returns ``P (T, 2n, Nh)``, ``K (T, Nh, Nh)``.
     """
-    t = _as_time(t)
-    lam, phi = _f_eig(sigma_yx)
-    q0 = q_of_weights(np.asarray(w1, dtype=float), np.asarray(w2, dtype=float))
-    pq = phi.T @ q0                                                   # Q0 in F's eigenbasis (2n, Nh)
-    p = phi[None] @ (np.exp(lam[None, :] * t[:, None])[:, :, None] * pq[None])
-    g = np.expm1(2.0 * lam[None, :] * t[:, None]) / lam[None, :]      # eigenvalues of F^-1 (e^{2Ft} - I)
-    k = np.eye(q0.shape[1])[None] + 0.5 * np.einsum("in,ti,im->tnm", pq, g, pq)
-    return p, k
+    return fukumizu_factors(w1, w2, sigma_yx, t)
 
 
 def p_k_svd(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
