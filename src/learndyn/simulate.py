@@ -65,20 +65,10 @@ def gd_linear(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learning_rat
     lists only the recorded ones).
     """
     squeeze = np.ndim(w1) == 2 and np.ndim(w2) == 2 and np.ndim(learning_rate) == 0
-    w1 = np.array(w1, dtype=dtype, ndmin=3, copy=True)
-    w2 = np.array(w2, dtype=dtype, ndmin=3, copy=True)
-    b = max(w1.shape[0], w2.shape[0], np.size(learning_rate))
-    w1 = np.ascontiguousarray(np.broadcast_to(w1, (b,) + w1.shape[1:])).copy()
-    w2 = np.ascontiguousarray(np.broadcast_to(w2, (b,) + w2.shape[1:])).copy()
-    lr = np.broadcast_to(np.asarray(learning_rate, dtype=dtype).reshape(-1), (b,)).reshape(b, 1, 1)
+    w1, w2, lr, rec_steps = _batch_setup(w1, w2, learning_rate, n_steps, record_steps, record, dtype)
+    b = w1.shape[0]
     syx = np.asarray(sigma_yx, dtype=dtype)
     sxx = None if sigma_xx is None else np.asarray(sigma_xx, dtype=dtype)
-    for name in record:
-        if name not in QUANTITIES:
-            raise ValueError(f"unknown quantity {name!r}; allowed: {QUANTITIES}")
-    rec_steps = np.unique(np.asarray([] if record_steps is None else record_steps, dtype=np.int64))
-    if rec_steps.size and (rec_steps[0] < 0 or rec_steps[-1] > n_steps):
-        raise ValueError(f"record_steps must lie in [0, {n_steps}]")
     if sigma_yy is None:
         lstar = 0.0
     else:
@@ -124,6 +114,24 @@ def gd_linear(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learning_rat
     losses = losses[: step + 1]
     return Trajectory(steps=rec_steps[:rec_idx], records=out, loss=losses[:, 0] if squeeze else losses,
                       w1=w1[0] if squeeze else w1, w2=w2[0] if squeeze else w2, n_steps=step)
+
+
+def _batch_setup(w1, w2, learning_rate, n_steps, record_steps, record, dtype, extra_batch=1):
+    """Common argument handling of the batched simulators: weights as contiguous ``(B, ...)`` copies,
+    learning rates ``(B, 1, 1)``, validated quantity names and sorted unique record steps."""
+    w1 = np.array(w1, dtype=dtype, ndmin=3, copy=True)
+    w2 = np.array(w2, dtype=dtype, ndmin=3, copy=True)
+    b = max(w1.shape[0], w2.shape[0], np.size(learning_rate), extra_batch)
+    w1 = np.ascontiguousarray(np.broadcast_to(w1, (b,) + w1.shape[1:])).copy()
+    w2 = np.ascontiguousarray(np.broadcast_to(w2, (b,) + w2.shape[1:])).copy()
+    lr = np.broadcast_to(np.asarray(learning_rate, dtype=dtype).reshape(-1), (b,)).reshape(b, 1, 1)
+    for name in record:
+        if name not in QUANTITIES:
+            raise ValueError(f"unknown quantity {name!r}; allowed: {QUANTITIES}")
+    rec_steps = np.unique(np.asarray([] if record_steps is None else record_steps, dtype=np.int64))
+    if rec_steps.size and (rec_steps[0] < 0 or rec_steps[-1] > n_steps):
+        raise ValueError(f"record_steps must lie in [0, {n_steps}]")
+    return w1, w2, lr, rec_steps
 
 
 def _quantity(name: str, w: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
@@ -235,20 +243,11 @@ def gd_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, l
     """
     _check_activation(activation)
     squeeze = np.ndim(w1) == 2 and np.ndim(w2) == 2 and np.ndim(learning_rate) == 0 and np.ndim(x) == 2
-    w1 = np.array(w1, dtype=dtype, ndmin=3, copy=True)
-    w2 = np.array(w2, dtype=dtype, ndmin=3, copy=True)
     xs = np.asarray(x, dtype=dtype)
     ys = np.asarray(y, dtype=dtype)
-    b = max(w1.shape[0], w2.shape[0], np.size(learning_rate), xs.shape[0] if xs.ndim == 3 else 1)
-    w1 = np.ascontiguousarray(np.broadcast_to(w1, (b,) + w1.shape[1:])).copy()
-    w2 = np.ascontiguousarray(np.broadcast_to(w2, (b,) + w2.shape[1:])).copy()
-    lr = np.broadcast_to(np.asarray(learning_rate, dtype=dtype).reshape(-1), (b,)).reshape(b, 1, 1)
-    for name in record:
-        if name not in QUANTITIES:
-            raise ValueError(f"unknown quantity {name!r}; allowed: {QUANTITIES}")
-    rec_steps = np.unique(np.asarray([] if record_steps is None else record_steps, dtype=np.int64))
-    if rec_steps.size and (rec_steps[0] < 0 or rec_steps[-1] > n_steps):
-        raise ValueError(f"record_steps must lie in [0, {n_steps}]")
+    w1, w2, lr, rec_steps = _batch_setup(w1, w2, learning_rate, n_steps, record_steps, record, dtype,
+                                         extra_batch=xs.shape[0] if xs.ndim == 3 else 1)
+    b = w1.shape[0]
     losses = np.empty((n_steps + 1, b), dtype=np.float64)
     recs: dict[str, list] = {name: [] for name in record}
     rec_idx = 0
