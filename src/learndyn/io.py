@@ -141,10 +141,13 @@ def to_table(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path, write) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path`` and rename it to ``path`` on success
+    (removing it on failure), so a failed job never leaves a half-written output. The file gets the
+    usual umask permissions. Used for parquet and check tables here and for figures in plotting."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
         write(tmp)
@@ -161,7 +164,7 @@ def _atomic_write(path: Path, write) -> None:
 def write_trajectories(df: pd.DataFrame, path) -> None:
     """Write a trajectory table to ``path`` (parquet, zstd), atomically and deterministically."""
     table = to_table(df).replace_schema_metadata(None)
-    _atomic_write(Path(path), lambda tmp: pq.write_table(
+    atomic_write(Path(path), lambda tmp: pq.write_table(
         table, tmp, compression="zstd", use_dictionary=True, write_statistics=True))
 
 
@@ -185,7 +188,7 @@ def write_checks(checks: pd.DataFrame, path) -> None:
     need = ["check", "value", "threshold", "passed"]
     if list(checks.columns[:4]) != need:
         raise ValueError(f"check table must start with columns {need}, got {list(checks.columns)}")
-    _atomic_write(Path(path), lambda tmp: checks.to_csv(tmp, sep="\t", index=False, float_format="%.6g"))
+    atomic_write(Path(path), lambda tmp: checks.to_csv(tmp, sep="\t", index=False, float_format="%.6g"))
 
 
 def read_checks(path) -> pd.DataFrame:

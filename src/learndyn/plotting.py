@@ -7,8 +7,6 @@ zero; every axis is labelled; each panel carries its letter.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -16,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+
+from . import io  # noqa: E402
 
 #: Diverging colour map for matrices (QQ^T, RSMs, NTKs).
 DIVERGING = "RdBu_r"
@@ -106,7 +106,9 @@ def legend_sim_exact(ax, sim_label="simulation", exact_label="exact solution", c
 def caption(fig, text: str, y: float = 0.005, fontsize: float = 6.5) -> None:
     """Small caption text at the bottom of the figure (provenance, proposals, reconstructions)."""
     import textwrap
-    wrapped = "\n".join(textwrap.fill(p, 190) for p in text.split("\n"))
+    # characters per line that fit the figure's width (average glyph ~0.5 em wide)
+    width = max(40, int(fig.get_figwidth() * 0.98 * 72 / (0.5 * fontsize)))
+    wrapped = "\n".join(textwrap.fill(p, width) for p in text.split("\n"))
     fig.text(0.01, y, wrapped, fontsize=fontsize, va="bottom", ha="left", color="0.25")
 
 
@@ -115,20 +117,8 @@ def save(fig, *paths) -> None:
     so that the same figure gives the same bytes."""
     for path in paths:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         fmt = path.suffix.lstrip(".")
         meta = {"pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "learndyn"},
                 "png": {"Software": None}, "svg": {"Date": None}}.get(fmt, {})
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".{fmt}", dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=fmt, metadata=meta)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        io.atomic_write(path, lambda tmp, fmt=fmt, meta=meta: fig.savefig(tmp, format=fmt, metadata=meta))
     plt.close(fig)
