@@ -439,7 +439,7 @@ class _SGD:
         self.params = params
 
     def compact(self, keep):
-        pass
+        """Nothing to drop: plain SGD keeps no per-network state (Adam's :meth:`compact` does)."""
 
     @torch.no_grad()
     def step(self, grads, lr_eff):

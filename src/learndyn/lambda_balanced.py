@@ -456,13 +456,7 @@ def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, lam: float | No
     Raises :class:`learndyn.exact.SingularBError` when the flow ends on a saddle and
     ``on_singular="raise"`` (see :func:`stable_factors`).
     """
-    w1 = np.asarray(w1, dtype=float)
-    w2 = np.asarray(w2, dtype=float)
-    _check_shapes(w1, w2, sigma_yx)
-    if lam is None:
-        lam = lambda_of(w1, w2)
-    q = np.concatenate([w1.T, w2], axis=0)
-    return qqt_from_p0(q @ q.T, sigma_yx, lam, t, chunk=chunk, on_singular=on_singular, l0=q)
+    return evaluate(factors(w1, w2, sigma_yx, lam, on_singular=on_singular), _times(t), chunk=chunk)
 
 
 def factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, lam: float | None = None, *,
