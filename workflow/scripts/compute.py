@@ -1,30 +1,17 @@
 """Compute rule: call ``<module>.<function>(cfg, **kwargs)`` of the core and write its trajectory table."""
-import os
 import sys
 
-# BLAS threads = the rule's threads (small matrices run fastest single-threaded)
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[var] = str(snakemake.threads)
-sys.path.insert(0, os.path.join(snakemake.scriptdir, "..", "..", "src"))  # the checked-out core
+sys.path.insert(0, snakemake.scriptdir)
+import _rule  # noqa: E402
 
-import contextlib  # noqa: E402
-import importlib  # noqa: E402
-import traceback  # noqa: E402
-
+_rule.setup(snakemake)
 from learndyn import io  # noqa: E402
 
 
 def main():
-    module = importlib.import_module(snakemake.params.module)
-    compute = getattr(module, snakemake.params.function)
-    table = compute(snakemake.params.cfg, **dict(snakemake.params.get("kwargs", {}) or {}))
+    table = _rule.core_function(snakemake)(snakemake.params.cfg, **_rule.kwargs(snakemake))
     io.write_trajectories(table, snakemake.output[0])
     print(f"{snakemake.params.module}.{snakemake.params.function}: {len(table)} rows -> {snakemake.output[0]}")
 
 
-with open(snakemake.log[0], "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-    try:
-        main()
-    except BaseException:
-        traceback.print_exc()
-        raise
+_rule.run(snakemake, main)

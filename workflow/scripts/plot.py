@@ -1,13 +1,11 @@
 """Plot rule: read the figure's parquet, draw every panel, compute its acceptance checks."""
-import os
+import importlib
 import sys
 
-sys.path.insert(0, os.path.join(snakemake.scriptdir, "..", "..", "src"))  # the checked-out core
+sys.path.insert(0, snakemake.scriptdir)
+import _rule  # noqa: E402
 
-import contextlib  # noqa: E402
-import importlib  # noqa: E402
-import traceback  # noqa: E402
-
+_rule.setup(snakemake)
 from learndyn import io, plotting  # noqa: E402
 
 
@@ -23,9 +21,4 @@ def main():
         print(f"WARNING: {len(failed)} acceptance check(s) failed: {list(failed['check'])}")
 
 
-with open(snakemake.log[0], "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-    try:
-        main()
-    except BaseException:
-        traceback.print_exc()
-        raise
+_rule.run(snakemake, main)
