@@ -130,7 +130,7 @@ def _copy(dest):
 
 def _digests(work):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted((work / "results" / "paper_a" / "data").glob("*.parquet"))}
+            for p in sorted((work / "results" / "smoke" / "paper_a" / "data").glob("*.parquet"))}
 
 
 def _profile_default_resources(work):
@@ -222,7 +222,7 @@ def test_smoke_workflow_on_slurm_matches_local_run(cluster, tmp_path):
     # same bytes as the local run, every acceptance check passing
     assert _digests(slurm) == _digests(local) and len(_digests(local)) == n_expected
     for fig in ("fig1", "fig2"):
-        checks = io.read_checks(slurm / "results" / "paper_a" / "figures" / f"{fig}_checks.tsv")
+        checks = io.read_checks(slurm / "results" / "smoke" / "paper_a" / "figures" / f"{fig}_checks.tsv")
         assert len(checks) and checks["passed"].all(), checks
     print(f"local run {t_local:.0f} s, SLURM run {t_slurm:.0f} s, {n_expected} SLURM jobs")
 

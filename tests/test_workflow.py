@@ -47,7 +47,7 @@ def _figure_targets(work):
 def test_every_figure_is_built_with_passing_checks(smoke_run):
     figs = _figure_targets(smoke_run)
     assert {"fig_a1", "fig_a2"} <= set(figs)
-    checks = sorted(smoke_run.glob("results/*/figures/*_checks.tsv"))
+    checks = sorted(smoke_run.glob("results/smoke/*/figures/*_checks.tsv"))
     assert len(checks) == len(figs), (figs, checks)
     failed = []
     for path in checks:
@@ -63,14 +63,14 @@ def test_every_figure_is_built_with_passing_checks(smoke_run):
 
 @pytest.mark.slow
 def test_parquet_follow_schema_and_are_reproducible(smoke_run):
-    files = sorted(smoke_run.glob("results/*/data/*.parquet"))
+    files = sorted(smoke_run.glob("results/smoke/*/data/*.parquet"))
     assert files
     for f in files:
         df = io.read_trajectories(f)
         assert list(df.columns) == list(io.COLUMNS)
         assert len(df) > 0, f
     digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
-    paper_a = sorted(smoke_run.glob("results/paper_a/data/fig[12]*.parquet"))
+    paper_a = sorted(smoke_run.glob("results/smoke/paper_a/data/fig[12]*.parquet"))
     before = {p.name: digest(p) for p in paper_a}
     res = _run(["fig_a1", "fig_a2", "--cores", "2", "--forcerun", "a1_compute", "a2_exact", "a2_sweep",
                 "--config", "scale=smoke"], smoke_run)

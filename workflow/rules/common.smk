@@ -88,6 +88,12 @@ def resolve_config(raw):
 config.update(resolve_config(config))
 config.pop("presets", None)
 
+# A run at a preset scale (e.g. smoke) writes under results/<scale>/ and logs/<scale>/: it never
+# overwrites (or is mistaken for) the full-scale results in results/<paper>/.
+if config.get("scale", "full") != "full":
+    RESULTS = RESULTS / config["scale"]
+    LOGS = LOGS / config["scale"]
+
 
 # ------------------------------------------------------------------ core dependencies
 def _module_file(name):
