@@ -2,6 +2,7 @@
 # Trainings (torch) and fits are separate rules writing parquet in results/paper_b/data; plot rules read only that.
 B_DATA = RESULTS / "paper_b" / "data"
 B_MOD = "learndyn.figures.paper_b"
+TRAIN_MODULE = f"{B_MOD}._train"  # imports only datasets, io, deepnets: fit/plot edits never rerun a training
 B_CFG = config["paper_b"]
 B_FIGS = {f"fig{i}": figure_files("paper_b", f"fig{i}") for i in (1, 2, 3, 5, 10, 11, 13)}
 B2_BATCHES = range(min(config["batches"]["b2_train"], len(B_CFG["fig2"]["rows"])))
@@ -58,16 +59,16 @@ rule b1_plot:
 # ------------------------------------------------------------------ two-point trainings and fits (Figs 2/11, 3, 10, 13)
 rule b2_train:
     input:
-        core=core_deps(f"{B_MOD}.fig2", "learndyn.deepnets"),
+        core=core_deps(TRAIN_MODULE, "learndyn.deepnets"),
     output:
         B_DATA / "fig2_train_batch{batch}.parquet",
     wildcard_constraints:
         batch=r"\d+",
     params:
-        module=f"{B_MOD}.fig2",
-        function="compute",
+        module=TRAIN_MODULE,
+        function="train_batch",
         cfg=B_CFG["fig2"],
-        kwargs=lambda w: {"batch": int(w.batch), "n_batches": len(B2_BATCHES), "device": torch_device()},
+        kwargs=lambda w: {"figure": "b2", "batch": int(w.batch), "n_batches": len(B2_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
     log:
@@ -150,16 +151,16 @@ rule b11_plot:
 
 rule b3_train:
     input:
-        core=core_deps(f"{B_MOD}.fig3", "learndyn.deepnets"),
+        core=core_deps(TRAIN_MODULE, "learndyn.deepnets"),
     output:
         B_DATA / "fig3_train_batch{batch}.parquet",
     wildcard_constraints:
         batch=r"\d+",
     params:
-        module=f"{B_MOD}.fig3",
-        function="compute",
+        module=TRAIN_MODULE,
+        function="train_batch",
         cfg=B_CFG["fig3"],
-        kwargs=lambda w: {"batch": int(w.batch), "n_batches": len(B3_BATCHES), "device": torch_device()},
+        kwargs=lambda w: {"figure": "b3", "batch": int(w.batch), "n_batches": len(B3_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
     log:
@@ -221,14 +222,14 @@ rule b3_plot:
 
 rule b10_train:
     input:
-        core=core_deps(f"{B_MOD}.fig10", "learndyn.deepnets"),
+        core=core_deps(TRAIN_MODULE, "learndyn.deepnets"),
     output:
         B_DATA / "fig10_train.parquet",
     params:
-        module=f"{B_MOD}.fig10",
-        function="compute",
+        module=TRAIN_MODULE,
+        function="train_batch",
         cfg=B_CFG["fig10"],
-        kwargs={"device": torch_device()},
+        kwargs={"figure": "b10", "observe_all": True, "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
     log:
@@ -287,14 +288,14 @@ rule b10_plot:
 
 rule b13_train:
     input:
-        core=core_deps(f"{B_MOD}.fig13", "learndyn.deepnets"),
+        core=core_deps(TRAIN_MODULE, "learndyn.deepnets"),
     output:
         B_DATA / "fig13_train.parquet",
     params:
-        module=f"{B_MOD}.fig13",
-        function="compute",
+        module=TRAIN_MODULE,
+        function="train_batch",
         cfg=B_CFG["fig13"],
-        kwargs={"device": torch_device()},
+        kwargs={"figure": "b13", "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
     log:
@@ -360,15 +361,15 @@ rule b13_plot:
 # ------------------------------------------------------------------ Figure 5: fit pool and dataset grid per architecture
 rule b5_pool:
     input:
-        core=core_deps(f"{B_MOD}.fig5", "learndyn.deepnets"),
+        core=core_deps(TRAIN_MODULE, "learndyn.deepnets"),
     output:
         B_DATA / "fig5_pool_{arch}_batch{batch}.parquet",
     wildcard_constraints:
         batch=r"\d+",
         arch=r"[a-z_]+",
     params:
-        module=f"{B_MOD}.fig5",
-        function="compute_pool",
+        module=TRAIN_MODULE,
+        function="fit_pool_trainings",
         cfg={**B_CFG["fig5"], "rows": B_CFG["fig2"]["rows"]},
         kwargs=lambda w: {"arch": w.arch, "batch": int(w.batch), "n_batches": len(B5_BATCHES), "device": torch_device()},
     conda:
@@ -418,14 +419,14 @@ rule b5_fits:
 
 rule b5_grid:
     input:
-        core=core_deps(f"{B_MOD}.fig5", "learndyn.deepnets"),
+        core=core_deps(TRAIN_MODULE, "learndyn.deepnets"),
     output:
         B_DATA / "fig5_grid_{arch}.parquet",
     wildcard_constraints:
         arch=r"[a-z_]+",
     params:
-        module=f"{B_MOD}.fig5",
-        function="compute_grid",
+        module=TRAIN_MODULE,
+        function="grid_trainings",
         cfg={**B_CFG["fig5"], "rows": B_CFG["fig2"]["rows"]},
         kwargs=lambda w: {"arch": w.arch, "device": torch_device()},
     conda:

@@ -1,7 +1,7 @@
 """Shared protocol of paper B's two-point experiments (Figs 2, 3, 5, 10, 11, 13).
 
 Spec ``universality.md`` sections 3 (fitting), 4.1 (data), 5 (networks), 6.0 (Table 1 rows, D1-D14).
-Training: :func:`train_rows` (one network per configured row, :func:`learndyn.deepnets.train_batched`);
+Training: :mod:`._train` (its own module, so that training rules do not depend on the fitting code);
 fitting: :func:`fit_runs` (Eq. 49 rates, Eq. 22 mean-output rate, theory curves, nRMSEs, ``h_+``).
 Rows of the trajectory schema (``condition`` = row name, ``t`` = epoch):
 
@@ -16,17 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import datasets, effective, io
+from ... import effective, io
 
 THEORY_TOL = dict(method="Radau", rtol=1e-6, atol=1e-9)
-
-
-def arch_of(row: dict):
-    """:class:`learndyn.deepnets.ArchSpec` of a config row (kind, n_hidden, width, activation, gain, observe)."""
-    from ... import deepnets  # torch only where networks are trained
-
-    return deepnets.ArchSpec(kind=row["kind"], n_hidden=row["n_hidden"], width=row["width"],
-                             activation=row["activation"], gain=row["gain"], observe=row["observe"])
 
 
 def nrmse(sim: np.ndarray, theory: np.ndarray) -> float:
@@ -39,36 +31,6 @@ def plateau_length(loss: np.ndarray, dy2: float) -> int:
     """Spec 7 (Fig. 3): ``T_pl`` = number of epochs with ``0.8 dy2/8 <= loss_k <= 1.2 dy2/8``."""
     lo, hi = 0.8 * dy2 / 8, 1.2 * dy2 / 8
     return int(np.sum((loss >= lo) & (loss <= hi)))
-
-
-def train_rows(cfg: dict, figure: str, names, *, observe_all: bool = False, device: str = "cpu"):
-    """Train the configured rows ``names`` of ``cfg["rows"]`` on the two-point dataset (spec 4.1).
-
-    ``cfg``: a figure section with ``seed``, ``dx2``, ``dy2``, ``rows``. Each row: ``kind, n_hidden,
-    width, activation, gain, lr, epochs, optimizer, observe``. ``observe_all``: track every hidden layer
-    (Fig. 10; ``h`` then has ``row`` = layer index). Returns trajectory rows (module docstring).
-    """
-    from ... import deepnets
-
-    X, Y = datasets.two_point(cfg["dx2"], cfg["dy2"])
-    frames = []
-    for name in names:
-        row = cfg["rows"][name]
-        arch = arch_of(row)
-        observe = list(range(arch.n_acts)) if observe_all else arch.default_observe()
-        res = deepnets.train(arch, X, Y, seed=cfg["seed"], lr=row["lr"], epochs=row["epochs"],
-                             optimizer=row["optimizer"], observe=observe, device=device)
-        print(f"{figure} {name}: {row['epochs']} epochs in {float(res['wall_seconds']):.1f} s")
-        meta = dict(figure=figure, panel=name, condition=name, seed=cfg["seed"], learning_rate=row["lr"])
-        ep = res["epoch"]
-        for q in ("h", "y", "w", "loss"):
-            frames.append(io.records(res[q], quantity=q, source="simulation", steps=ep, t=ep, **meta))
-        m = res["outputs"][0].mean(axis=0) - Y.astype(np.float64).mean(axis=0)
-        summ = {"dx2": res["dx2"], "dy2": res["dy2"], "m0_sq": float(np.sum(m ** 2)), "final_h": res["final_h"],
-                "final_loss": res["final_loss"], "n_epochs": len(ep), "gain": row["gain"]}
-        for q, v in summ.items():
-            frames.append(io.records(v, quantity=q, source="summary", **meta))
-    return io.concat(frames)
 
 
 def _grid(g: dict) -> np.ndarray:
@@ -119,7 +81,7 @@ def fit_one(h, y, w, loss, dx2, dy2, m0_sq, cfg: dict) -> dict:
 def fit_runs(table, cfg: dict):
     """Fit rule of the two-point figures: :func:`fit_one` for every run (condition) of ``table``.
 
-    ``table``: rows of :func:`train_rows`. Multi-layer ``h`` (Fig. 10): one fit per layer, results stored
+    ``table``: rows of :func:`._train.train_rows`. Multi-layer ``h`` (Fig. 10): one fit per layer, results stored
     with ``row`` = layer index (and no theory curves). Returns ``source="fit"`` and ``"theory"`` rows.
     """
     frames = []

@@ -15,11 +15,6 @@ from ... import io, plotting
 from . import _two_point as tp
 
 
-def compute(cfg: dict, device: str = "cpu"):
-    """Train the default row tracking all hidden layers (``h`` rows = layer index)."""
-    return tp.train_rows(cfg, "b10", list(cfg["rows"]), observe_all=True, device=device)
-
-
 def fit(table, cfg: dict):
     """Fit rule: one fit (spec 3.1) per hidden layer."""
     return tp.fit_runs(table, cfg)

@@ -10,11 +10,6 @@ from ... import io, plotting
 from . import _two_point as tp
 
 
-def compute(cfg: dict, device: str = "cpu"):
-    """Train the Adam row(s) of ``cfg["rows"]``."""
-    return tp.train_rows(cfg, "b13", list(cfg["rows"]), device=device)
-
-
 def fit(table, cfg: dict):
     """Fit rule (spec 3.1, 3.2)."""
     return tp.fit_runs(table, cfg)

@@ -8,8 +8,6 @@ and fits (including the mean-output rate of Eq. 22) make Figure 11.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import io, plotting
 from . import _two_point as tp
 
@@ -21,11 +19,6 @@ TITLES = {"default": "Default", "convolution": "Convolution", "skip": "Skip conn
 def names(cfg: dict) -> list[str]:
     """Panel order = config order of ``cfg["rows"]``."""
     return list(cfg["rows"])
-
-
-def compute(cfg: dict, batch: int = 0, n_batches: int = 1, device: str = "cpu"):
-    """Train rows ``batch, batch + n_batches, ...`` (one network each, seed ``cfg["seed"]``)."""
-    return tp.train_rows(cfg, "b2", names(cfg)[batch::n_batches], device=device)
 
 
 def fit(table, cfg: dict):

@@ -15,11 +15,6 @@ from . import _two_point as tp
 TITLES = {"low": "Low", "intermediate": "Intermediate", "high": "High", "very_high": "Very high"}
 
 
-def compute(cfg: dict, batch: int = 0, n_batches: int = 1, device: str = "cpu"):
-    """Train rows ``batch, batch + n_batches, ...`` of ``cfg["rows"]``."""
-    return tp.train_rows(cfg, "b3", list(cfg["rows"])[batch::n_batches], device=device)
-
-
 def fit(table, cfg: dict):
     """Fit rule (spec 3.1, 3.2) of every run in ``table``."""
     return tp.fit_runs(table, cfg)

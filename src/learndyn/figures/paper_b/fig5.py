@@ -3,10 +3,10 @@
 Spec ``universality.md`` 6.1 (Figure 5), 3.3, D3 and 7. Per architecture (rows of ``paper_b.fig2``):
 
 1. fit pool: ``n_fit_trials`` trainings with the Table-1 settings on the default two-point dataset
-   (:func:`compute_pool`, batched seeds), one Eq.-49 fit each (:func:`fit_pool`, grid 200), rates averaged
+   (:func:`._train.fit_pool_trainings`, batched seeds), one Eq.-49 fit each (:func:`fit_pool`, grid 200), rates averaged
    over trials whose last tracked loss <= 1e-2 (:func:`learndyn.effective.average_effective_rates`);
 2. test grid: one training per dataset of the 5 x 5 grid (spec 4.1) at ``lr_factor`` x Table-1 lr, stopped at
-   epoch loss < ``stop_loss`` or ``max_epochs`` (:func:`compute_grid`); a point is kept if its final tracked
+   epoch loss < ``stop_loss`` or ``max_epochs`` (:func:`._train.grid_trainings`); a point is kept if its final tracked
    loss <= ``discard_loss``;
 3. prediction (:func:`predict`): ``h_+`` (Eq. 10) from the point's own ``(h_0, y_0)``, its ``dx2, dy2`` and the
    averaged ratio ``eta_h / eta_y``; plotted against the measured final ``h``.
@@ -16,33 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ... import datasets, effective, io, plotting
+from ... import effective, io, plotting
 from . import _two_point as tp
-
-GRID_QUANTITIES = ("dist_x", "dist_y", "h0", "y0", "w0", "final_h", "final_loss", "n_epochs", "stopped")
-
-
-def compute_pool(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1, device: str = "cpu"):
-    """Fit-pool trainings ``i = batch, batch + n_batches, ...`` of architecture ``arch`` (seed ``seed0 + i``),
-    all in one stacked batch; rows as :func:`_two_point.train_rows` with condition ``"<arch>/<i>"``."""
-    from ... import deepnets
-
-    row = cfg["rows"][arch]
-    trials = list(range(batch, cfg["n_fit_trials"], n_batches))
-    seeds = [cfg["seed0"] + i for i in trials]
-    X, Y = datasets.two_point(cfg["dx2"], cfg["dy2"])
-    res = deepnets.train_batched(tp.arch_of(row), X, Y, seeds, lr=row["lr"], epochs=row["epochs"],
-                                 optimizer=row["optimizer"], device=device)
-    print(f"b5 pool {arch}: {len(seeds)} networks x {row['epochs']} epochs in {float(res['wall_seconds']):.1f} s")
-    ep = res["epoch"]
-    frames = []
-    for s, (i, seed) in enumerate(zip(trials, seeds)):
-        meta = dict(figure="b5", panel=arch, condition=f"{arch}/{i}", seed=seed, learning_rate=row["lr"])
-        for q in ("h", "y", "w", "loss"):
-            frames.append(io.records(res[q][s], quantity=q, source="simulation", steps=ep, t=ep, **meta))
-        for q in ("dx2", "dy2", "final_h", "final_loss"):
-            frames.append(io.records(res[q][s], quantity=q, source="summary", **meta))
-    return io.concat(frames)
+from ._train import GRID_QUANTITIES
 
 
 def fit_pool(table, cfg: dict):
@@ -60,30 +36,6 @@ def fit_pool(table, cfg: dict):
         for q, v in (("eta_h", f.eta_h), ("eta_y", f.eta_y), ("fit_loss", f.loss), ("final_loss", fl)):
             frames.append(io.records(v, quantity=q, source="fit", **meta))
     return io.concat(frames)
-
-
-def compute_grid(cfg: dict, arch: str, device: str = "cpu"):
-    """Test grid of architecture ``arch``: one network per (dist_x, dist_y) dataset (seed ``grid_seed0 + j``),
-    all stacked; lr = ``lr_factor`` x Table-1 lr, stop at loss < ``stop_loss`` or ``max_epochs``. Returns
-    per-point vectors ``(n_points,)`` (``row`` = grid index) of :data:`GRID_QUANTITIES`."""
-    from ... import deepnets
-
-    row = cfg["rows"][arch]
-    grid = datasets.two_point_grid(cfg["dist_x"], cfg["dist_y"])
-    data = [datasets.two_point(dx ** 2, dy ** 2) for dx, dy in grid]
-    X = np.stack([d[0] for d in data])
-    Y = np.stack([d[1] for d in data])
-    seeds = [cfg["grid_seed0"] + j for j in range(len(grid))]
-    lr = cfg["lr_factor"] * row["lr"]
-    res = deepnets.train_batched(tp.arch_of(row), X, Y, seeds, lr=lr, epochs=cfg["max_epochs"],
-                                 optimizer=row["optimizer"], stop_loss=cfg["stop_loss"], device=device)
-    print(f"b5 grid {arch}: {len(seeds)} networks, up to {cfg['max_epochs']} epochs, "
-          f"{float(res['wall_seconds']):.1f} s; epochs used {res['n_updates'].tolist()}")
-    vals = {"dist_x": grid[:, 0], "dist_y": grid[:, 1], "h0": res["h"][:, 0], "y0": res["y"][:, 0],
-            "w0": res["w"][:, 0], "final_h": res["final_h"], "final_loss": res["final_loss"],
-            "n_epochs": res["n_updates"], "stopped": res["stopped"].astype(float)}
-    meta = dict(figure="b5", panel=arch, condition=arch, learning_rate=lr)
-    return io.concat(io.records(v, quantity=q, source="grid", **meta) for q, v in vals.items())
 
 
 def predict(table, cfg: dict):
