@@ -9,6 +9,7 @@ B2_BATCHES = range(min(config["batches"]["b2_train"], len(B_CFG["fig2"]["rows"])
 B3_BATCHES = range(min(config["batches"]["b3_train"], len(B_CFG["fig3"]["rows"])))
 B5_BATCHES = range(min(config["batches"]["b5_fits"], B_CFG["fig5"]["n_fit_trials"]))
 B5_ARCHS = B_CFG["fig5"]["architectures"]
+B5_GRID_BATCHES = range(min(config["batches"]["b5_grid"], len(B_CFG["fig5"]["dist_x"]) * len(B_CFG["fig5"]["dist_y"])))
 
 ALL_TARGETS.extend(f for figs in B_FIGS.values() for f in figs.values())
 
@@ -421,29 +422,30 @@ rule b5_grid:
     input:
         core=core_deps(TRAIN_MODULE, "learndyn.deepnets"),
     output:
-        B_DATA / "fig5_grid_{arch}.parquet",
+        B_DATA / "fig5_grid_{arch}_batch{batch}.parquet",
     wildcard_constraints:
         arch=r"[a-z_]+",
+        batch=r"\d+",
     params:
         module=TRAIN_MODULE,
         function="grid_trainings",
         cfg={**B_CFG["fig5"], "rows": B_CFG["fig2"]["rows"]},
-        kwargs=lambda w: {"arch": w.arch, "device": torch_device()},
+        kwargs=lambda w: {"arch": w.arch, "batch": int(w.batch), "n_batches": len(B5_GRID_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
     log:
-        LOGS / "paper_b" / "b5_grid_{arch}.log",
+        LOGS / "paper_b" / "b5_grid_{arch}_{batch}.log",
     benchmark:
-        BENCHMARKS / "paper_b" / "b5_grid_{arch}.tsv"
+        BENCHMARKS / "paper_b" / "b5_grid_{arch}_{batch}.tsv"
     threads: 1
     resources:
         mem_mb=per_attempt(4000),
-        # 25 stacked networks, up to max_epochs (typically 5k-20k) at 0.4 x lr
+        # the batch's grid points stacked, up to max_epochs (typically 5k-20k) at 0.4 x lr
         runtime=per_attempt(
             lambda w: _b_train_minutes(
                 [B_CFG["fig2"]["rows"][w.arch]],
                 epochs_factor=B_CFG["fig5"]["max_epochs"] / B_CFG["fig2"]["rows"][w.arch]["epochs"] / 2,
-                n_nets=len(B_CFG["fig5"]["dist_x"]) * len(B_CFG["fig5"]["dist_y"]),
+                n_nets=len(range(int(w.batch), len(B_CFG["fig5"]["dist_x"]) * len(B_CFG["fig5"]["dist_y"]), len(B5_GRID_BATCHES))),
             )
         ),
         **gpu_resources(),
@@ -454,7 +456,7 @@ rule b5_grid:
 rule b5_predict:
     input:
         data=lambda w: expand(B_DATA / "fig5_fits_{arch}_batch{batch}.parquet", arch=w.arch, batch=B5_BATCHES)
-        + [B_DATA / f"fig5_grid_{w.arch}.parquet"],
+        + expand(B_DATA / "fig5_grid_{arch}_batch{batch}.parquet", arch=w.arch, batch=B5_GRID_BATCHES),
         core=core_deps(f"{B_MOD}.fig5"),
     output:
         B_DATA / "fig5_pred_{arch}.parquet",

@@ -85,25 +85,30 @@ def fit_pool_trainings(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1,
     return io.concat(frames)
 
 
-def grid_trainings(cfg: dict, arch: str, device: str = "cpu"):
-    """Test grid of architecture ``arch``: one network per (dist_x, dist_y) dataset (seed ``grid_seed0 + j``),
-    all stacked; lr = ``lr_factor`` x Table-1 lr, stop at loss < ``stop_loss`` or ``max_epochs``. Returns
-    per-point vectors ``(n_points,)`` (``row`` = grid index) of :data:`GRID_QUANTITIES`."""
+def grid_trainings(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1, device: str = "cpu"):
+    """Test grid of architecture ``arch``: one network per (dist_x, dist_y) dataset ``j`` (seed ``grid_seed0 + j``),
+    for the points ``j = batch, batch + n_batches, ...`` of the grid, stacked; lr = ``lr_factor`` x Table-1 lr,
+    stop at loss < ``stop_loss`` or ``max_epochs``. Returns per-point vectors of :data:`GRID_QUANTITIES` with
+    ``row`` = the global grid index ``j``, so the batch files concatenate to the ``(n_points,)`` grid and the batch
+    count never changes a result."""
     from ... import deepnets
 
     row = cfg["rows"][arch]
     grid = datasets.two_point_grid(cfg["dist_x"], cfg["dist_y"])
-    data = [datasets.two_point(dx ** 2, dy ** 2) for dx, dy in grid]
+    points = np.arange(batch, len(grid), n_batches)
+    data = [datasets.two_point(dx ** 2, dy ** 2) for dx, dy in grid[points]]
     X = np.stack([d[0] for d in data])
     Y = np.stack([d[1] for d in data])
-    seeds = [cfg["grid_seed0"] + j for j in range(len(grid))]
+    seeds = [cfg["grid_seed0"] + int(j) for j in points]
     lr = cfg["lr_factor"] * row["lr"]
     res = deepnets.train_batched(arch_of(row), X, Y, seeds, lr=lr, epochs=cfg["max_epochs"],
                                  optimizer=row["optimizer"], stop_loss=cfg["stop_loss"], device=device)
-    print(f"b5 grid {arch}: {len(seeds)} networks, up to {cfg['max_epochs']} epochs, "
+    print(f"b5 grid {arch} batch {batch}: {len(seeds)} networks, up to {cfg['max_epochs']} epochs, "
           f"{float(res['wall_seconds']):.1f} s; epochs used {res['n_updates'].tolist()}")
-    vals = {"dist_x": grid[:, 0], "dist_y": grid[:, 1], "h0": res["h"][:, 0], "y0": res["y"][:, 0],
+    vals = {"dist_x": grid[points, 0], "dist_y": grid[points, 1], "h0": res["h"][:, 0], "y0": res["y"][:, 0],
             "w0": res["w"][:, 0], "final_h": res["final_h"], "final_loss": res["final_loss"],
             "n_epochs": res["n_updates"], "stopped": res["stopped"].astype(float)}
     meta = dict(figure="b5", panel=arch, condition=arch, learning_rate=lr)
-    return io.concat(io.records(v, quantity=q, source="grid", **meta) for q, v in vals.items())
+    out = io.concat(io.records(v, quantity=q, source="grid", **meta) for q, v in vals.items())
+    out["row"] = points[out["row"].to_numpy()].astype(np.int32)
+    return out
