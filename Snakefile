@@ -19,6 +19,10 @@ for _rules in sorted(Path(workflow.basedir, "workflow", "rules").glob("paper_*.s
     include: str(_rules.relative_to(workflow.basedir))
 
 
+# the reproduction report (snakemake --report): claims tables assembled from every figure above
+include: "workflow/rules/report.smk"
+
+
 rule all:
     default_target: True
     input:

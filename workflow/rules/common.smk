@@ -146,10 +146,27 @@ def core_deps(*modules):
     return sorted(str(f.relative_to(ROOT)) for f in files)
 
 
+# The papers: report category (no ':' -- the names become reStructuredText link targets in the report) and
+# number of figures of the paper (the claims summary lists the ones not implemented).
+PAPERS = {
+    "paper_a": {"title": "Paper A — Exact learning dynamics of deep linear networks with prior knowledge (Braun et al.)",
+                "figures": 9},
+    "paper_b": {"title": "Paper B — When Representations Align (van Rossem & Saxe)", "figures": 16},
+    "paper_c": {"title": "Paper C — From Lazy to Rich (Dominé et al.)", "figures": 8},
+}
+REPORT_CAPTIONS = ROOT / "workflow" / "report"  # caption of figure <paper>/<fig>: <paper>/<fig>.rst
+
+
 def figure_files(paper, fig):
-    """The three outputs of a figure's plot rule."""
+    """The three outputs of a figure's plot rule. The PNG is registered for ``snakemake --report``: caption
+    ``workflow/report/<paper>/<fig>.rst``, category = the paper, subcategory = the figure (zero-padded so
+    that the report, which sorts names as text, lists Figure 02 before Figure 10)."""
     d = RESULTS / paper / "figures"
-    return {"pdf": str(d / f"{fig}.pdf"), "png": str(d / f"{fig}.png"), "checks": str(d / f"{fig}_checks.tsv")}
+    caption = REPORT_CAPTIONS / paper / f"{fig}.rst"
+    png = report(str(d / f"{fig}.png"), caption=str(caption) if caption.exists() else None,
+                 category=PAPERS[paper]["title"] if paper in PAPERS else paper,
+                 subcategory=f"Figure {int(fig.removeprefix('fig')):02d}" if fig.removeprefix("fig").isdigit() else fig)
+    return {"pdf": str(d / f"{fig}.pdf"), "png": png, "checks": str(d / f"{fig}_checks.tsv")}
 
 
 # ------------------------------------------------------------------ cluster resources

@@ -1,12 +1,15 @@
-"""Plot rule: read the figure's parquet, draw every panel, compute its acceptance checks."""
+"""Plot rule: read the figure's parquet, draw every panel, compute its acceptance checks. The PDF and PNG
+carry a provenance stamp in their metadata (learndyn version, git commit, config hashes, scale)."""
 import importlib
+import os
 import sys
+from pathlib import Path
 
 sys.path.insert(0, snakemake.scriptdir)
 import _rule  # noqa: E402
 
 _rule.setup(snakemake)
-from learndyn import io, plotting  # noqa: E402
+from learndyn import io, plotting, report  # noqa: E402
 
 
 def main():
@@ -14,7 +17,12 @@ def main():
     table = io.read_trajectories(list(snakemake.input.data))
     checks = module.checks(table, snakemake.params.cfg)
     print(checks.to_string(index=False))
-    plotting.save(module.draw(table, snakemake.params.cfg), snakemake.output.pdf, snakemake.output.png)
+    png = Path(snakemake.output.png)
+    stamp = report.provenance(snakemake.config, f"{png.parent.parent.name}/{png.stem}", snakemake.params.cfg,
+                              root=os.path.join(snakemake.scriptdir, "..", ".."))
+    print("provenance:", report.describe(stamp))
+    fig = report.with_provenance(module.draw(table, snakemake.params.cfg), stamp)
+    plotting.save(fig, snakemake.output.pdf, snakemake.output.png)
     io.write_checks(checks, snakemake.output.checks)
     failed = checks[~checks["passed"]]
     if len(failed):
