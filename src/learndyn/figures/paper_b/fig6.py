@@ -314,12 +314,12 @@ def draw_xor(df, cfg: dict, note: str):
         s = pair_stats(d["final"], d["target"])
         draw_matrix(axes(_X_TWO, mat_y(0), _MAT, _MAT), d["final"], float(d["final"].max()),
                     "network: same/diff " + ", ".join(f"{v:.2f}" for v in s["same_over_diff"]), names)
-        header(_X_TWO, 0, next(letter), f"2-layer network (L = 1)\n{_setting(d, cfg['optimizer'])}")
+        header(_X_TWO, 0, next(letter), f"{ROLE_TITLES['two_layer']} (L = 1)\n{_setting(d, cfg['optimizer'])}")
         draw_matrix(axes(_X_TWO, mat_y(1), _MAT, _MAT), d["theory"], float(d["theory"].max()),
                     "theory: same/diff " + ", ".join(f"{v:.2f}" for v in pair_stats(d["theory"], d["target"])
                                                      ["same_over_diff"]), names)
-        header(_X_TWO, 1, "", "2-layer network vs theory:\n"
-               f"r = {pearson_offdiag(d['final'], d['theory']):.2f} (prediction breaks)")
+        header(_X_TWO, 1, "", f"{ROLE_TITLES['two_layer']} vs theory (same rate ratio):\n"
+               f"r = {pearson_offdiag(d['final'], d['theory']):.2f} (the prediction breaks)")
     plotting.caption(fig, note)
     return fig
 
