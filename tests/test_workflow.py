@@ -6,8 +6,6 @@ configuration must fail before any job starts with a message naming the key.
 """
 
 import hashlib
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,22 +17,11 @@ from learndyn import io
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-IGNORE = shutil.ignore_patterns(".git", ".venv", "results", "logs", ".snakemake", "resources", "__pycache__",
-                                "*.egg-info", ".pytest_cache")
+# smoke_run (tests/conftest.py): one smoke-scale run of the whole workflow in a temporary copy, shared with test_report
 
 
 def _run(args, cwd, timeout=1500):
     return subprocess.run(SNAKEMAKE + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("wf") / "repo"
-    shutil.copytree(REPO, work, ignore=IGNORE)
-    cores = str(max(2, os.cpu_count() or 2))
-    res = _run(["--cores", cores, "--config", "scale=smoke"], work)
-    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-6000:]
-    return work
 
 
 def _figure_targets(work):

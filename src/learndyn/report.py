@@ -165,9 +165,14 @@ def claims_table(checks: Mapping[tuple[str, str], pd.DataFrame], scale: str) -> 
                        "passed": bool, "kind": str, "scale": str})[list(CLAIMS_COLUMNS)]
 
 
+def _name(info: Mapping, n: int) -> str:
+    return str(info.get("short", "Fig. {n}")).format(n=n)
+
+
 def summary(claims: pd.DataFrame, papers: Mapping[str, Mapping]) -> pd.DataFrame:
-    """Verdict per figure of every paper in ``papers`` (``{"paper_a": {"title": ..., "figures": 9}, ...}``),
-    including figures without checks (not implemented): columns ``paper`` (letter), ``figure`` (int),
+    """Verdict per figure of every paper in ``papers`` (``{"paper_a": {"title": ..., "figures": 9, "short":
+    "Fig. {n}"}, ...}``), including figures without checks (not implemented): columns ``paper`` (letter),
+    ``figure`` (int), ``name`` (``short`` formatted with the figure number; default ``"Fig. {n}"``),
     ``implemented``, ``n_checks``, ``n_passed``, ``n_reported``, ``failed`` (list of failed check texts),
     ``verdict`` (``"all N checks pass"``, ``"K of N checks fail"``, ``"not implemented"``)."""
     rows = []
@@ -186,10 +191,11 @@ def summary(claims: pd.DataFrame, papers: Mapping[str, Mapping]) -> pd.DataFrame
                 verdict = f"{len(failed)} of {len(real)} checks fail"
             else:
                 verdict = f"all {len(real)} checks pass"
-            rows.append({"paper": letter, "figure": n, "implemented": implemented, "n_checks": len(real),
-                         "n_passed": int(real["passed"].sum()), "n_reported": int((sub["kind"] == "reported").sum()),
+            rows.append({"paper": letter, "figure": n, "name": _name(info, n), "implemented": implemented,
+                         "n_checks": len(real), "n_passed": int(real["passed"].sum()),
+                         "n_reported": int((sub["kind"] == "reported").sum()),
                          "failed": failed, "verdict": verdict})
-    return pd.DataFrame(rows, columns=["paper", "figure", "implemented", "n_checks", "n_passed", "n_reported",
+    return pd.DataFrame(rows, columns=["paper", "figure", "name", "implemented", "n_checks", "n_passed", "n_reported",
                                        "failed", "verdict"])
 
 
@@ -201,12 +207,12 @@ def summary_line(claims: pd.DataFrame, paper: str, info: Mapping) -> str:
     n, k = int(impl["n_checks"].sum()), int(impl["n_passed"].sum())
     clean = int((impl["n_checks"] == impl["n_passed"]).sum())
     scales = sorted(set(claims.loc[claims["paper"] == paper_letter(paper), "scale"]))
-    missing = fig.loc[~fig["implemented"], "figure"].tolist()
+    missing = fig.loc[~fig["implemented"], "name"].tolist()
     text = (f"Paper {paper_letter(paper)}: {k} of {n} checks pass ({len(impl)} of {int(info['figures'])} figures "
             f"implemented, all checks pass in {clean}; {int(impl['n_reported'].sum())} reported values; scale "
             f"{', '.join(scales) or 'n/a'})")
     if missing:
-        text += ". Not implemented: " + ", ".join(f"Fig. {m}" for m in missing)
+        text += ". Not implemented: " + ", ".join(missing)
     return text
 
 
@@ -239,7 +245,7 @@ def _figure_rows(fig: pd.DataFrame) -> list[str]:
         cls = "missing" if not r.implemented else ("fail" if r.failed else "pass")
         passed = f"{r.n_passed} / {r.n_checks}" if r.implemented else "&mdash;"
         failed = "<br>".join(html.escape(f) for f in r.failed)
-        out.append(f"<tr class=\"{cls}\"><td>Fig. {r.figure}</td><td class=\"num\">{passed}</td>"
+        out.append(f"<tr class=\"{cls}\"><td>{html.escape(r.name)}</td><td class=\"num\">{passed}</td>"
                    f"<td class=\"num\">{r.n_reported if r.implemented else '&mdash;'}</td>"
                    f"<td class=\"verdict\">{html.escape(r.verdict)}</td><td>{failed}</td></tr>")
     out.append("</table>")
@@ -251,10 +257,13 @@ def claims_html(claims: pd.DataFrame, papers: Mapping[str, Mapping], detail: boo
     ``papers``: per paper its :func:`summary_line`, the verdict per figure and (``detail``) every check
     row: claim, measured value, threshold, pass/fail, scale."""
     title = ("Claims: " + ", ".join(f"paper {paper_letter(p)}" for p in papers)) if detail else "Claims summary"
+    intro = ("One row per acceptance check of the specs (<code>../shared/spec/</code>), computed from each figure's "
+             "data by its <code>checks</code> function." if detail else
+             "The verdict per figure on the acceptance checks of the specs (<code>../shared/spec/</code>), computed "
+             "from each figure's data by its <code>checks</code> function; every check is listed in each paper's "
+             "claims table.")
     body = [f"<h1>{html.escape(title)}</h1>",
-            "<p>One row per acceptance check of the specs (<code>../shared/spec/</code>), computed from each "
-            "figure's data by its <code>checks</code> function. <em>Reported</em> rows only record a value "
-            "(no threshold) and are not counted.</p>"]
+            f"<p>{intro} <em>Reported</em> values (no threshold) are not counted as checks.</p>"]
     for paper, info in papers.items():
         letter = paper_letter(paper)
         body += [f"<h2>{html.escape(str(info['title']))}</h2>",
@@ -264,7 +273,7 @@ def claims_html(claims: pd.DataFrame, papers: Mapping[str, Mapping], detail: boo
             continue
         mine = claims[claims["paper"] == letter]
         for n, sub in mine.groupby("figure", sort=True):
-            body += [f"<h3>Paper {letter}, Figure {n}</h3>", "<table>",
+            body += [f"<h3>Paper {letter}, {html.escape(_name(info, n))}</h3>", "<table>",
                      "<tr><th>claim (check)</th><th>value</th><th>threshold</th><th>verdict</th><th>scale</th></tr>"]
             for r in sub.itertuples():
                 cls = "reported" if r.kind == "reported" else ("pass" if r.passed else "fail")
@@ -288,8 +297,9 @@ def claims_figure(claims: pd.DataFrame, paper: str, info: Mapping):
     cells, colours = [], []
     for r in fig_rows.itertuples():
         failed = "; ".join(r.failed[:2]) + (f"; ... (+{len(r.failed) - 2})" if len(r.failed) > 2 else "")
-        cells.append([f"Fig. {r.figure}", f"{r.n_passed} / {r.n_checks}" if r.implemented else "-",
-                      str(r.n_reported) if r.implemented else "-", r.verdict, textwrap.shorten(failed, 95) if failed else ""])
+        cells.append([r.name, f"{r.n_passed} / {r.n_checks}" if r.implemented else "-",
+                      str(r.n_reported) if r.implemented else "-", r.verdict,
+                      textwrap.shorten(failed, 95) if failed else ""])
         c = "#eeeeee" if not r.implemented else ("#f8d0d0" if r.failed else "#d9f2d9")
         colours.append(["white", "white", "white", c, "white"])
     n_title = title.count("\n") + 1

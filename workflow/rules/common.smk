@@ -146,26 +146,30 @@ def core_deps(*modules):
     return sorted(str(f.relative_to(ROOT)) for f in files)
 
 
-# The papers: report category (no ':' -- the names become reStructuredText link targets in the report) and
-# number of figures of the paper (the claims summary lists the ones not implemented).
+# The papers: report category (no ':' -- the names become reStructuredText link targets in the report), number
+# of figures of the paper (the claims summary lists the ones not implemented), and the names of figure n in the
+# report's menu (zero-padded: the report sorts names as text) and in the claims tables. Paper C's figures are the
+# spec's figure groups L1-L8 (its own figure numbering beyond Fig. 1 is unknown).
 PAPERS = {
     "paper_a": {"title": "Paper A — Exact learning dynamics of deep linear networks with prior knowledge (Braun et al.)",
-                "figures": 9},
-    "paper_b": {"title": "Paper B — When Representations Align (van Rossem & Saxe)", "figures": 16},
-    "paper_c": {"title": "Paper C — From Lazy to Rich (Dominé et al.)", "figures": 8},
+                "figures": 9, "subcategory": "Figure {n:02d}", "short": "Fig. {n}"},
+    "paper_b": {"title": "Paper B — When Representations Align (van Rossem & Saxe)", "figures": 16,
+                "subcategory": "Figure {n:02d}", "short": "Fig. {n}"},
+    "paper_c": {"title": "Paper C — From Lazy to Rich (Dominé et al.)", "figures": 8,
+                "subcategory": "Group L{n}", "short": "L{n}"},
 }
 REPORT_CAPTIONS = ROOT / "workflow" / "report"  # caption of figure <paper>/<fig>: <paper>/<fig>.rst
 
 
 def figure_files(paper, fig):
     """The three outputs of a figure's plot rule. The PNG is registered for ``snakemake --report``: caption
-    ``workflow/report/<paper>/<fig>.rst``, category = the paper, subcategory = the figure (zero-padded so
-    that the report, which sorts names as text, lists Figure 02 before Figure 10)."""
+    ``workflow/report/<paper>/<fig>.rst``, category = the paper, subcategory = the figure (PAPERS)."""
     d = RESULTS / paper / "figures"
     caption = REPORT_CAPTIONS / paper / f"{fig}.rst"
-    png = report(str(d / f"{fig}.png"), caption=str(caption) if caption.exists() else None,
-                 category=PAPERS[paper]["title"] if paper in PAPERS else paper,
-                 subcategory=f"Figure {int(fig.removeprefix('fig')):02d}" if fig.removeprefix("fig").isdigit() else fig)
+    info = PAPERS.get(paper, {"title": paper, "subcategory": "Figure {n}"})
+    n = fig.removeprefix("fig")
+    png = report(str(d / f"{fig}.png"), caption=str(caption) if caption.exists() else None, category=info["title"],
+                 subcategory=info["subcategory"].format(n=int(n)) if n.isdigit() else fig)
     return {"pdf": str(d / f"{fig}.pdf"), "png": png, "checks": str(d / f"{fig}_checks.tsv")}
 
 
