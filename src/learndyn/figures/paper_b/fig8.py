@@ -1,0 +1,177 @@
+"""Paper B, Figure 8: feature collapse in a 5-layer tanh network (blob context task), high vs low initial weights.
+
+Spec ``universality.md`` 4.3, 5.2 (blob net), 6.0 Table 2 / D9 / D14, 6.1 (Figure 8) and 7. Two trainings
+(:func:`_train_blobs.train`: high = gain 2.0, lr 0.0015, 750 epochs; low = gain 0.5, lr 0.015, 1500 epochs; SGD,
+minibatches of 64 reshuffled every epoch, 0.5 * MSE), the final hidden activities ``acts[2]`` of all 1800 points,
+their 3-D metric MDS (:func:`_blobs.mds`, a separate rule), drawn as the 2-D projections dims 1-2, 2-3, 1-3
+(columns) coloured by context, by ``mu_x`` and by ``mu_y`` (rows). Claim: low weights collapse each context onto a
+line along its relevant feature (F ~ 0); high weights keep a 2-D square per context (F ~ 1/2).
+
+Figures 12 (very low weights) and 15 (Adam) use the same drawing and check helpers (:func:`draw_runs`,
+:func:`collapse_checks`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ... import io, plotting
+from . import _blobs
+from . import _two_point as tp
+
+FIGURE = "b8"
+RUNS = ("high", "low")
+TITLES = {"high": "High initial weights", "low": "Low initial weights", "very_low": "Very low initial weights"}
+COLOURINGS = ("context", "mu_x", "mu_y")
+COLOURING_LABELS = {"context": "context", "mu_x": "$\\mu_x$", "mu_y": "$\\mu_y$"}
+CONTEXT_COLOURS = (plotting.PALETTE[0], plotting.PALETTE[1])
+FEATURE_CMAP = "viridis"
+
+
+def settings(cfg: dict, run: str) -> str:
+    """``"gain 2, SGD lr 0.0015, 750 epochs"`` of a run."""
+    r = cfg["runs"][run]
+    return f"gain {r['gain']:g}, {r['optimizer'].upper() if r['optimizer'] == 'sgd' else 'Adam'} lr {r['lr']:g}, " \
+           f"{r['epochs']} epochs"
+
+
+# ------------------------------------------------------------------ checks
+def converged_row(cfg: dict, figure: str, run: str, m: dict) -> tuple:
+    """Check row: final loss over all points of run ``run`` below ``thresholds.converged_loss``."""
+    th = cfg["thresholds"]["converged_loss"]
+    return (tp.relaxed(cfg, f"{run}: final loss 0.5*MSE over all points", "converged_loss"), m["final_loss"],
+            f"<= {th:g}", m["final_loss"] <= th)
+
+
+def collapse_checks(df, cfg: dict, figure: str, low: str, high: str | None, f_low_key: str,
+                    f_high_key: str | None = None, s_min_key: str | None = None, ratio_key: str | None = None) -> list:
+    """Spec-7 checks shared by Figs 8 and 15: converged runs; ``F <= thresholds[f_low_key]`` of run ``low`` and
+    ``F >= thresholds[f_high_key]`` of run ``high`` in both contexts; ``S >= thresholds[s_min_key]`` of both runs;
+    ``F(low) / F(high) <= thresholds[ratio_key]`` per context. Metrics: :func:`_blobs.run_metrics`."""
+    th = cfg["thresholds"]
+    runs = [r for r in (high, low) if r is not None]
+    m = {r: _blobs.run_metrics(df, figure, r) for r in runs}
+    rows = [converged_row(cfg, figure, r, m[r]) for r in runs]
+    for ctx in _blobs.CONTEXTS:
+        f = m[low][f"F_{ctx}"]
+        rows.append((tp.relaxed(cfg, f"{low}: F (irrelevant-feature variance fraction), context {ctx}", f_low_key), f,
+                     f"<= {th[f_low_key]:g}", f <= th[f_low_key]))
+    if high is not None:
+        for ctx in _blobs.CONTEXTS:
+            f = m[high][f"F_{ctx}"]
+            rows.append((tp.relaxed(cfg, f"{high}: F, context {ctx}", f_high_key), f, f">= {th[f_high_key]:g}",
+                         f >= th[f_high_key]))
+    if ratio_key is not None:
+        for ctx in _blobs.CONTEXTS:
+            v = m[low][f"F_{ctx}"] / m[high][f"F_{ctx}"]
+            rows.append((tp.relaxed(cfg, f"F({low}) / F({high}), context {ctx}", ratio_key), v,
+                         f"<= {th[ratio_key]:g}", v <= th[ratio_key]))
+    if s_min_key is not None:
+        for r in runs:
+            s = m[r]["S"]
+            rows.append((tp.relaxed(cfg, f"{r}: S (context separation)", s_min_key), s, f">= {th[s_min_key]:g}",
+                         s >= th[s_min_key]))
+    return rows
+
+
+def checks(df, cfg: dict):
+    """Spec 7, Figure 8: low F <= 0.05 and high F >= 0.3 in both contexts, S >= 1 for both (plus convergence)."""
+    return io.check_table(collapse_checks(df, cfg, FIGURE, low="low", high="high", f_low_key="f_low_max",
+                                          f_high_key="f_high_min", s_min_key="s_min"))
+
+
+# ------------------------------------------------------------------ drawing
+def _scatter(ax, xy, colour_by: str, lab: dict, order: np.ndarray):
+    if colour_by == "context":
+        cols = np.array(CONTEXT_COLOURS)[lab["context"][order]]
+        return ax.scatter(xy[order, 0], xy[order, 1], c=cols, s=1.5, lw=0, rasterized=True)
+    return ax.scatter(xy[order, 0], xy[order, 1], c=lab[colour_by][order], cmap=FEATURE_CMAP, vmin=-1, vmax=1,
+                      s=1.5, lw=0, rasterized=True)
+
+
+def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None):
+    """One block of 3 x 3 panels per run: columns = MDS projections dims 1-2, 2-3, 1-3 (:data:`_blobs.PROJECTIONS`),
+    rows = colouring by context, ``mu_x``, ``mu_y``. Block titles give the run's settings and F, S."""
+    from matplotlib.lines import Line2D
+
+    plotting.apply_style()
+    titles = titles or TITLES
+    nb = len(runs)
+    pw, ph = 1.7, 1.5            # panel size (inches)
+    gap_b = 0.45                 # between blocks
+    w = 0.75 + nb * 3 * pw + (nb - 1) * gap_b + 0.9
+    h = 0.55 + 3 * ph + 0.35 + (0.9 if nb > 1 else 1.35)   # the caption wraps to more lines on a narrow figure
+    fig = plotting.figure(w, h)
+    rng = np.random.default_rng(0)   # draw order only (so neither context hides the other)
+    mappable = None
+    for b, run in enumerate(runs):
+        lab = _blobs.labels(df, figure, run)
+        emb = _blobs.embedding(df, figure, run)
+        m = _blobs.run_metrics(df, figure, run)
+        order = rng.permutation(len(emb))
+        x0 = 0.75 + b * (3 * pw + gap_b)
+        for r, colour_by in enumerate(COLOURINGS):
+            for c, (i, j) in enumerate(_blobs.PROJECTIONS):
+                ax = fig.add_axes([(x0 + c * pw + 0.25) / w, (h - 0.55 - (r + 1) * ph + 0.2) / h,
+                                   (pw - 0.45) / w, (ph - 0.45) / h])
+                sc = _scatter(ax, emb[:, [i, j]], colour_by, lab, order)
+                if colour_by != "context":
+                    mappable = sc
+                ax.set_aspect("equal", adjustable="datalim")
+                ax.locator_params(nbins=3)
+                ax.tick_params(labelsize=5, length=2, pad=1)
+                ax.set_xlabel(f"MDS {i + 1}", labelpad=1)
+                ax.set_ylabel(f"MDS {j + 1}", labelpad=1)
+                if c == 0 and b == 0:
+                    ax.text(-0.42, 0.5, f"colour: {COLOURING_LABELS[colour_by]}", transform=ax.transAxes,
+                            rotation=90, va="center", ha="center", fontsize=8)
+                if r == 0 and c == 0:
+                    plotting.panel_label(ax, letters[b], dx=-0.3, dy=1.25)
+        fig.text((x0 + 1.5 * pw) / w, (h - 0.2) / h,
+                 f"{titles.get(run, run)}: {settings(cfg, run)}\n"
+                 f"F = {m['F_x']:.3f} (context x), {m['F_y']:.3f} (context y); S = {m['S']:.3g}",
+                 ha="center", va="top", fontsize=8)
+    lx = (0.75 + nb * 3 * pw + (nb - 1) * gap_b + 0.05) / w
+    lax = fig.add_axes([lx, (h - 0.55 - ph + 0.12) / h, 0.5 / w, (ph - 0.3) / h])
+    lax.axis("off")
+    lax.legend(handles=[Line2D([], [], ls="", marker="o", ms=4, color=CONTEXT_COLOURS[k], label=f"context {n}")
+                        for k, n in enumerate(_blobs.CONTEXTS)], loc="center left", frameon=False, fontsize=7,
+               handletextpad=0.2)
+    for r in (1, 2):
+        cax = fig.add_axes([lx, (h - 0.55 - (r + 1) * ph + 0.2) / h, 0.1 / w, (ph - 0.45) / h])
+        fig.colorbar(mappable, cax=cax, label=COLOURING_LABELS[COLOURINGS[r]])
+    plotting.caption(fig, note)
+    return fig
+
+
+def common_note(df, cfg: dict, figure: str, runs) -> str:
+    """Caption text shared by Figs 8, 12, 15: data, network, training, observed layer, MDS and decisions."""
+    d = cfg["data"]
+    n = 2 * d["n_centres"] ** 2
+    mds = cfg["mds"]
+    stress = ", ".join(f"{r} {io.scalar(df, figure=figure, condition=r, quantity='mds_stress1'):.2g}" for r in runs)
+    loss = ", ".join(f"{r} {_blobs.run_metrics(df, figure, r)['final_loss']:.2g}" for r in runs)
+    learnt = ", ".join(f"{r} {_blobs.first_epoch_below(df, figure, r, cfg['thresholds']['converged_loss'])}"
+                       for r in runs)
+    init = "classical-MDS initialisation" if mds["init"] == "classical_mds" else \
+        f"{mds['n_init']} random initialisation(s)"
+    return (f"Blob context task (spec 4.3, {n} points, Fig. 7). Network: {cfg['n_hidden']} hidden layers of "
+            f"{cfg['width']} {cfg['activation']} units (D9: tanh as in the paper; the reference notebook ran leaky ReLU, "
+            f"config activation), Xavier-normal init with the given gain, seed {cfg['seed']} (D14), minibatches of "
+            f"{cfg['batch_size']} reshuffled every epoch, loss 0.5*MSE. Points: hidden activities of all {n} inputs at "
+            f"acts[{cfg['observe']}] after training, embedded by 3-D metric MDS (scikit-learn SMACOF, Euclidean, {init}, "
+            f"max_iter {mds['max_iter']}, eps {mds['eps']:g}, seed {mds['seed']}; Kruskal stress-1: {stress}); each column "
+            f"is one 2-D projection of the same 3-D embedding (equal scales on both axes of a panel, each panel autoscaled; "
+            f"units = those of the hidden activities, as MDS keeps distances). "
+            f"F = mean over the relevant feature's values of the variance of the hidden activities along the irrelevant "
+            f"feature / the context's total variance; S = squared distance of the two context means / mean within-context "
+            f"variance (both on the hidden activities themselves, not on the MDS). Final loss over all points: {loss}; "
+            f"first epoch with training loss < {cfg['thresholds']['converged_loss']:g} (end of the loss plateau): "
+            f"{learnt}. ")
+
+
+def draw(df, cfg: dict):
+    """Figure 8: MDS projections of the high- (A) and low-weight (B) networks' final hidden activities."""
+    note = common_note(df, cfg, FIGURE, RUNS) + ("Low weights: each context collapses onto a line along its relevant "
+                                                 "feature; high weights: a 2-D square per context. ") + cfg["scale_note"]
+    return draw_runs(df, cfg, FIGURE, RUNS, "AB", note)
