@@ -310,10 +310,13 @@ def claims_figure(claims: pd.DataFrame, paper: str, info: Mapping):
     ax = fig.add_axes((0.01, pad / height, 0.98, table_h / height))
     ax.axis("off")
     if cells:
+        widths = [0.07, 0.1, 0.08, 0.17, 0.58]
         table = ax.table(cellText=cells, cellColours=colours, cellLoc="left", bbox=(0, 0, 1, 1),
                          colLabels=["figure", "checks passed", "reported", "verdict", "failed checks (first two)"],
-                         colWidths=[0.07, 0.1, 0.08, 0.17, 0.58])
+                         colWidths=widths)
         table.auto_set_font_size(False)
         table.set_fontsize(7)
+        for (_, col), cell in table.get_celld().items():
+            cell.PAD = 0.006 / widths[col]  # the same text indent in every column (PAD is a fraction of the width)
     fig.suptitle(title, x=0.01, y=1 - 0.08 / height, ha="left", va="top", fontsize=8, fontweight="bold")
     return fig
