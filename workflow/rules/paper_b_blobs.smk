@@ -78,9 +78,10 @@ rule b_blobs_train:
         BENCHMARKS / "paper_b" / "b_blobs_train_{fig}_{run}.tsv"
     threads: 1
     resources:
-        # benchmark, full scale on the shared 2-core machine (mean load ~30 %): high (750 epochs x 29 steps) 49 s wall /
-        # 15 s CPU, low (1500 epochs) 81 s / 27 s, i.e. ~0.6 ms CPU and <= 2 ms wall per minibatch step; max RSS 0.4 GB.
-        # Request 5 ms per step (2.5x the loaded wall time) + 5 minutes of start-up.
+        # benchmark, full scale on the shared 2-core machine (wall / CPU): SGD high (750 epochs x 29 steps) 33-49 s /
+        # 7-15 s, low (1500) 54-81 s / 24-27 s, very low (2000) 57 s / 31 s; Adam (200 epochs) 18-20 s / 9 s: <= 3 ms
+        # wall per minibatch step (Adam) and <= 2 ms (SGD); max RSS 0.3-0.4 GB.
+        # Request 5 ms per step (~2-4x the loaded wall time) + 5 minutes of start-up.
         mem_mb=per_attempt(1000),
         runtime=per_attempt(
             lambda w: 5
@@ -117,7 +118,7 @@ rule b_blobs_mds:
         BENCHMARKS / "paper_b" / "b_blobs_mds_{fig}_{run}.tsv"
     threads: 1
     resources:
-        # benchmark, full scale (1800 points, classical-MDS init): 9-10 s wall / 3.5 s CPU, max RSS 0.45 GB. A SMACOF
+        # benchmark, full scale (1800 points, classical-MDS init): 5-10 s wall / 3-4 s CPU, max RSS 0.45 GB. A SMACOF
         # iteration costs ~0.06 s at 1800 points (grows with the square of the points); budget 0.2 s per iteration of
         # every initialisation + 5 minutes of start-up
         mem_mb=per_attempt(1000),
