@@ -20,7 +20,6 @@ import hashlib
 import html
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Mapping
 
@@ -44,33 +43,16 @@ def sha256(obj) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 
-def git_commit(root) -> tuple[str, bool]:
-    """``(commit, dirty)`` of the git checkout containing ``root``; ``("unknown", False)`` outside git or
-    without a git executable. ``dirty``: tracked files differ from the commit. Uses
-    ``--no-optional-locks`` so that it never takes the index lock of a checkout others commit in."""
-    def git(*args):
-        return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *args], capture_output=True,
-                              text=True, timeout=30)
-    try:
-        head = git("rev-parse", "--verify", "HEAD")
-        if head.returncode != 0:
-            return "unknown", False
-        status = git("status", "--porcelain", "--untracked-files=no")
-        return head.stdout.strip(), bool(status.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        return "unknown", False
-
-
-def provenance(config: Mapping, figure: str, figure_config=None, root=None) -> dict[str, str]:
+def provenance(config: Mapping, figure: str, figure_config=None, commit: str = "unknown") -> dict[str, str]:
     """Provenance stamp of one output: ``figure`` (e.g. ``"paper_a/fig2"``), ``learndyn_version``,
-    ``git_commit`` (``"<sha>"``, ``"<sha>+dirty"`` or ``"unknown"``), ``config_sha256`` (of the resolved
+    ``git_commit`` (as given: ``"<sha>"``, ``"<sha>+dirty"`` or ``"unknown"``; the workflow asks git in
+    ``workflow/scripts/_rule.py``, the core touches no repository), ``config_sha256`` (of the resolved
     ``config``, presets applied), ``figure_config_sha256`` (of the figure's own parameters, ``""`` if not
-    given) and ``scale``. ``root``: directory of the git checkout (default: none, commit ``"unknown"``)."""
-    commit, dirty = git_commit(root) if root is not None else ("unknown", False)
+    given) and ``scale``."""
     return {
         "figure": figure,
         "learndyn_version": __version__,
-        "git_commit": commit + ("+dirty" if dirty else ""),
+        "git_commit": str(commit),
         "config_sha256": sha256(dict(config)),
         "figure_config_sha256": sha256(figure_config) if figure_config is not None else "",
         "scale": str(config.get("scale", "full")),

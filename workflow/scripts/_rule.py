@@ -1,9 +1,11 @@
-"""Glue shared by the workflow scripts (compute, transform, plot), imported before numpy:
-BLAS threads = the rule's threads, the checked-out core first on sys.path, and the job's output
-(including a traceback on failure) captured in the rule's log."""
+"""Glue shared by the workflow scripts (compute, transform, plot, claims), imported before numpy:
+BLAS threads = the rule's threads, the checked-out core first on sys.path, the job's output
+(including a traceback on failure) captured in the rule's log, and the checkout's git commit for
+provenance stamps."""
 import contextlib
 import importlib
 import os
+import subprocess
 import sys
 import traceback
 
@@ -32,3 +34,20 @@ def run(smk, main):
         except BaseException:
             traceback.print_exc()
             raise
+
+
+def git_commit(root) -> str:
+    """Commit of the git checkout containing ``root`` for provenance stamps: ``"<sha>"``, ``"<sha>+dirty"``
+    (tracked files differ from the commit) or ``"unknown"`` outside git or without a git executable. Uses
+    ``--no-optional-locks`` so that it never takes the index lock of a checkout others commit in."""
+    def git(*args):
+        return subprocess.run(["git", "--no-optional-locks", "-C", str(root), *args], capture_output=True,
+                              text=True, timeout=30)
+    try:
+        head = git("rev-parse", "--verify", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        status = git("status", "--porcelain", "--untracked-files=no")
+        return head.stdout.strip() + ("+dirty" if status.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"

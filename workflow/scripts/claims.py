@@ -28,11 +28,11 @@ def main():
     table = pa.Table.from_pandas(claims, preserve_index=False).replace_schema_metadata(None)
     io.atomic_write(snakemake.output.parquet, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     _write_text(snakemake.output.summary, report.claims_html(claims, papers, detail=False))
-    root = os.path.join(snakemake.scriptdir, "..", "..")
+    commit = _rule.git_commit(os.path.join(snakemake.scriptdir, "..", ".."))
     for paper, info in papers.items():
         print(report.summary_line(claims, paper, info))
         _write_text(snakemake.output[f"{paper}_html"], report.claims_html(claims, {paper: info}))
-        stamp = report.provenance(snakemake.config, f"{paper}/claims", root=root)
+        stamp = report.provenance(snakemake.config, f"{paper}/claims", commit=commit)
         plotting.save(report.with_provenance(report.claims_figure(claims, paper, info), stamp),
                       snakemake.output[f"{paper}_png"])
 

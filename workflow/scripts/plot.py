@@ -19,7 +19,7 @@ def main():
     print(checks.to_string(index=False))
     png = Path(snakemake.output.png)
     stamp = report.provenance(snakemake.config, f"{png.parent.parent.name}/{png.stem}", snakemake.params.cfg,
-                              root=os.path.join(snakemake.scriptdir, "..", ".."))
+                              commit=_rule.git_commit(os.path.join(snakemake.scriptdir, "..", "..")))
     print("provenance:", report.describe(stamp))
     fig = report.with_provenance(module.draw(table, snakemake.params.cfg), stamp)
     plotting.save(fig, snakemake.output.pdf, snakemake.output.png)
