@@ -89,7 +89,7 @@ def draw(df, cfg: dict):
     handles = [Line2D([], [], color=tp.HYW_COLOURS[q], lw=1.4, label=labels[q]) for q in "hyw"]
     handles += [Line2D([], [], color="0.3", lw=1.4, label="network"),
                 Line2D([], [], color="0.3", ls="--", lw=1.1, label="theory (fitted)")]
-    ax.legend(handles=handles, frameon=False, loc="upper left", fontsize=6)
+    ax.legend(handles=handles, frameon=False, loc="center right", fontsize=6)
     eh, ey = tp.fit_value(df, "pair", "eta_h"), tp.fit_value(df, "pair", "eta_y")
     pair = io.to_array(df, source="summary", quantity="pair")[1][0].astype(int)
     split = "test" if cfg["mnist_10k_proxy"] else "training"
