@@ -237,6 +237,12 @@ def _b_rows(fig, batches=None, batch=None):
     return [B_CFG[fig]["rows"][n] for n in names]
 
 
+def _b_train_cfg(fig):
+    """The keys of ``paper_b.<fig>`` that change a two-point training's numbers (_train.train_rows): the
+    training rules get only these as params, so editing thresholds, fit grids or captions never retrains."""
+    return {k: B_CFG[fig][k] for k in ("seed", "dx2", "dy2", "rows")}
+
+
 def _b2_batch_of(name):
     """The fig2 batch whose training holds row ``name`` (rows are dealt round-robin to batches)."""
     return list(B_CFG["fig2"]["rows"]).index(name) % len(B2_BATCHES)

@@ -68,7 +68,7 @@ rule b2_train:
     params:
         module=TRAIN_MODULE,
         function="train_batch",
-        cfg=B_CFG["fig2"],
+        cfg=_b_train_cfg("fig2"),
         kwargs=lambda w: {"figure": "b2", "batch": int(w.batch), "n_batches": len(B2_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
@@ -160,7 +160,7 @@ rule b3_train:
     params:
         module=TRAIN_MODULE,
         function="train_batch",
-        cfg=B_CFG["fig3"],
+        cfg=_b_train_cfg("fig3"),
         kwargs=lambda w: {"figure": "b3", "batch": int(w.batch), "n_batches": len(B3_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
@@ -229,7 +229,7 @@ rule b10_train:
     params:
         module=TRAIN_MODULE,
         function="train_batch",
-        cfg=B_CFG["fig10"],
+        cfg=_b_train_cfg("fig10"),
         kwargs={"figure": "b10", "observe_all": True, "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
@@ -295,7 +295,7 @@ rule b13_train:
     params:
         module=TRAIN_MODULE,
         function="train_batch",
-        cfg=B_CFG["fig13"],
+        cfg=_b_train_cfg("fig13"),
         kwargs={"figure": "b13", "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
