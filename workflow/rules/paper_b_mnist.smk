@@ -35,7 +35,8 @@ B16_BATCHES = range(min(config["batches"]["b16_train"], len(BM_CFG16["seeds"])))
 # Wall-time request (minutes) of n_nets MNIST trainings of cfg: single-thread CPU time per epoch and network on 60k
 # images (benchmarks on the shared 2-core machine: SGD 1.65 s (b4_train, 329 s CPU for 200 epochs), Adam 2.65 s
 # (b16_train, 662 s CPU for 5 x 50 epochs); requested as 2.1 s / 3.6 s) x 2.5 for a shared machine, + 5 min start-up.
-# Memory: max_rss 0.50 GB (b4_train, one network) and 0.56 GB (b16_train, five stacked networks) -> about twice that.
+# b9_train: 587-631 s CPU for 2 x 200 epochs (1.5-1.6 s). Memory: max_rss 0.50 GB (b4_train, one network; b9_train,
+# two stacked) and 0.56 GB (b16_train, five stacked) -> about twice that.
 _bm_images = lambda cfg: min(cfg["n_train"] or 60000, 10000 if MNIST_PROXY else 60000)
 _bm_minutes = lambda cfg, epochs, n_nets, s_epoch: 5 + int(n_nets * epochs * _bm_images(cfg) / 60000 * s_epoch * 2.5 / 60 + 1)
 
