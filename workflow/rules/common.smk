@@ -243,6 +243,12 @@ def _b_train_cfg(fig):
     return {k: B_CFG[fig][k] for k in ("seed", "dx2", "dy2", "rows")}
 
 
+def _b5_train_cfg(arch, keys):
+    """Fig. 5 trainings of ``arch``: only ``keys`` of ``paper_b.fig5`` plus that architecture's Table-1 row, so
+    editing thresholds, fit grids or the ``architectures`` list never retrains a pool or a grid."""
+    return {**{k: B_CFG["fig5"][k] for k in keys}, "rows": {arch: B_CFG["fig2"]["rows"][arch]}}
+
+
 def _b2_batch_of(name):
     """The fig2 batch whose training holds row ``name`` (rows are dealt round-robin to batches)."""
     return list(B_CFG["fig2"]["rows"]).index(name) % len(B2_BATCHES)

@@ -3,6 +3,7 @@
 B_DATA = RESULTS / "paper_b" / "data"
 B_MOD = "learndyn.figures.paper_b"
 TRAIN_MODULE = f"{B_MOD}._train"  # imports only datasets, io, deepnets: fit/plot edits never rerun a training
+FIT_MODULE = f"{B_MOD}._two_point"  # fits (effective theory, io): plot edits never rerun a fit
 B_CFG = config["paper_b"]
 B_FIGS = {f"fig{i}": figure_files("paper_b", f"fig{i}") for i in (1, 2, 3, 5, 10, 11, 13)}
 B2_BATCHES = range(min(config["batches"]["b2_train"], len(B_CFG["fig2"]["rows"])))
@@ -88,14 +89,14 @@ rule b2_train:
 rule b2_fit:
     input:
         data=B_DATA / "fig2_train_batch{batch}.parquet",
-        core=core_deps(f"{B_MOD}.fig2"),
+        core=core_deps(FIT_MODULE),
     output:
         B_DATA / "fig2_fit_batch{batch}.parquet",
     wildcard_constraints:
         batch=r"\d+",
     params:
-        module=f"{B_MOD}.fig2",
-        function="fit",
+        module=FIT_MODULE,
+        function="fit_runs",
         cfg=B_CFG["fig2"],
     conda:
         "../../envs/learndyn.yaml"
@@ -180,14 +181,14 @@ rule b3_train:
 rule b3_fit:
     input:
         data=B_DATA / "fig3_train_batch{batch}.parquet",
-        core=core_deps(f"{B_MOD}.fig3"),
+        core=core_deps(FIT_MODULE),
     output:
         B_DATA / "fig3_fit_batch{batch}.parquet",
     wildcard_constraints:
         batch=r"\d+",
     params:
-        module=f"{B_MOD}.fig3",
-        function="fit",
+        module=FIT_MODULE,
+        function="fit_runs",
         cfg=B_CFG["fig3"],
     conda:
         "../../envs/learndyn.yaml"
@@ -249,12 +250,12 @@ rule b10_train:
 rule b10_fit:
     input:
         data=rules.b10_train.output,
-        core=core_deps(f"{B_MOD}.fig10"),
+        core=core_deps(FIT_MODULE),
     output:
         B_DATA / "fig10_fit.parquet",
     params:
-        module=f"{B_MOD}.fig10",
-        function="fit",
+        module=FIT_MODULE,
+        function="fit_runs",
         cfg=B_CFG["fig10"],
     conda:
         "../../envs/learndyn.yaml"
@@ -316,12 +317,12 @@ rule b13_train:
 rule b13_fit:
     input:
         data=rules.b13_train.output,
-        core=core_deps(f"{B_MOD}.fig13"),
+        core=core_deps(FIT_MODULE),
     output:
         B_DATA / "fig13_fit.parquet",
     params:
-        module=f"{B_MOD}.fig13",
-        function="fit",
+        module=FIT_MODULE,
+        function="fit_runs",
         cfg=B_CFG["fig13"],
     conda:
         "../../envs/learndyn.yaml"
@@ -371,7 +372,7 @@ rule b5_pool:
     params:
         module=TRAIN_MODULE,
         function="fit_pool_trainings",
-        cfg={**B_CFG["fig5"], "rows": B_CFG["fig2"]["rows"]},
+        cfg=lambda w: _b5_train_cfg(w.arch, ("seed0", "n_fit_trials", "dx2", "dy2")),
         kwargs=lambda w: {"arch": w.arch, "batch": int(w.batch), "n_batches": len(B5_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"
@@ -429,7 +430,7 @@ rule b5_grid:
     params:
         module=TRAIN_MODULE,
         function="grid_trainings",
-        cfg={**B_CFG["fig5"], "rows": B_CFG["fig2"]["rows"]},
+        cfg=lambda w: _b5_train_cfg(w.arch, ("dist_x", "dist_y", "grid_seed0", "lr_factor", "max_epochs", "stop_loss")),
         kwargs=lambda w: {"arch": w.arch, "batch": int(w.batch), "n_batches": len(B5_GRID_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"

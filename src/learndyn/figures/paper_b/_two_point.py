@@ -121,13 +121,25 @@ def fit_value(df, cond: str, q: str) -> float:
 
 
 def fig2_style_checks(df, cond: str, th: dict, w_max: float | None = None, label: str = "",
-                      relaxed_keys=()) -> list:
+                      relaxed_keys=(), noisy_window: int | None = None) -> list:
     """Spec 7, Fig. 2 checks of one run: converged, rates > 0, nRMSE h/y/w, final-h error vs ``h_+``.
-    ``relaxed_keys``: threshold names relaxed at this scale (labelled "(smoke)")."""
+    ``relaxed_keys``: threshold names relaxed at this scale (labelled "(smoke)"). ``noisy_window``: for a run
+    trained with dropout noise (a fresh mask every step: the loss has a noise floor and never meets the
+    deterministic ``converged_loss``), "converged" is the mean tracked loss over the last ``noisy_window``
+    epochs below ``th["converged_loss_noisy"]``."""
     lab = label or cond
+    flags = {"relaxed_checks": relaxed_keys}
     rows = []
-    fl = io.scalar(df, source="summary", condition=cond, quantity="final_loss")
-    rows.append((relaxed({"relaxed_checks": relaxed_keys}, f"{lab}: final loss", "converged_loss"), fl, f"< {th['converged_loss']:g}", fl < th["converged_loss"]))
+    if noisy_window is None:
+        fl = io.scalar(df, source="summary", condition=cond, quantity="final_loss")
+        rows.append((relaxed(flags, f"{lab}: final loss", "converged_loss"), fl, f"< {th['converged_loss']:g}",
+                     fl < th["converged_loss"]))
+    else:
+        loss = io.to_array(df, source="simulation", condition=cond, quantity="loss")[1][-noisy_window:]
+        v = float(np.mean(loss))
+        rows.append((relaxed(flags, f"{lab}: mean loss over the last {len(loss)} epochs (dropout noise floor)",
+                             "converged_loss_noisy"), v, f"< {th['converged_loss_noisy']:g}",
+                     v < th["converged_loss_noisy"]))
     eh, ey = fit_value(df, cond, "eta_h"), fit_value(df, cond, "eta_y")
     rows.append((f"{lab}: fitted eta_h", eh, "> 0", eh > 0))
     rows.append((f"{lab}: fitted eta_y", ey, "> 0", ey > 0))

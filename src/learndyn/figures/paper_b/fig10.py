@@ -15,11 +15,6 @@ from ... import io, plotting
 from . import _two_point as tp
 
 
-def fit(table, cfg: dict):
-    """Fit rule: one fit (spec 3.1) per hidden layer."""
-    return tp.fit_runs(table, cfg)
-
-
 def per_layer(df, cfg: dict, q: str) -> np.ndarray:
     """``(n_layers,)`` fit result ``q`` (``fit_loss``, ``eta_h``, ``eta_y``) of the tracked network."""
     name = list(cfg["rows"])[0]

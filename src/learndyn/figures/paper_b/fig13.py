@@ -10,11 +10,6 @@ from ... import io, plotting
 from . import _two_point as tp
 
 
-def fit(table, cfg: dict):
-    """Fit rule (spec 3.1, 3.2)."""
-    return tp.fit_runs(table, cfg)
-
-
 def checks(df, cfg: dict):
     """Spec 7, Figure 13: Adam fit nRMSE(h) >= 2 x and loss nRMSE >= 5 x those of the SGD default."""
     th = cfg["thresholds"]

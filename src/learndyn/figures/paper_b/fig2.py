@@ -8,8 +8,6 @@ and fits (including the mean-output rate of Eq. 22) make Figure 11.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ... import io, plotting
 from . import _two_point as tp
 
@@ -23,27 +21,14 @@ def names(cfg: dict) -> list[str]:
     return list(cfg["rows"])
 
 
-def fit(table, cfg: dict):
-    """Fit rule: rates, mean-output rate, theory curves, nRMSEs and ``h_+`` of every run in ``table``."""
-    return tp.fit_runs(table, cfg)
-
-
 def checks(df, cfg: dict):
     """Spec 7, Figure 2: per panel converged, rates > 0, nRMSE h/y/w, final-h error."""
     th = cfg["thresholds"]
     rows = []
     for name in names(cfg):
         w_max = th["nrmse_w_relaxed"] if name in cfg["relaxed_w_rows"] else None
-        run = tp.fig2_style_checks(df, name, th, w_max=w_max, relaxed_keys=cfg["relaxed_checks"])
-        if name in cfg["noisy_rows"]:
-            # dropout: a fresh mask every step keeps the weights moving, the loss has a noise floor (config note)
-            loss = io.to_array(df, source="simulation", condition=name, quantity="loss")[1][-cfg["noisy_window"]:]
-            v = float(np.mean(loss))
-            label = tp.relaxed(cfg, f"{name}: mean loss over the last {len(loss)} epochs (dropout noise floor)",
-                               "converged_loss_noisy")
-            run[0] = (label, v,
-                      f"< {th['converged_loss_noisy']:g}", v < th["converged_loss_noisy"])
-        rows += run
+        noisy = cfg["noisy_window"] if name in cfg["noisy_rows"] else None
+        rows += tp.fig2_style_checks(df, name, th, w_max=w_max, relaxed_keys=cfg["relaxed_checks"], noisy_window=noisy)
     return io.check_table(rows)
 
 

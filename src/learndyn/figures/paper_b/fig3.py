@@ -15,11 +15,6 @@ from . import _two_point as tp
 TITLES = {"low": "Low", "intermediate": "Intermediate", "high": "High", "very_high": "Very high"}
 
 
-def fit(table, cfg: dict):
-    """Fit rule (spec 3.1, 3.2) of every run in ``table``."""
-    return tp.fit_runs(table, cfg)
-
-
 def plateau(df, name: str, dy2: float) -> int:
     """``T_pl`` (spec 7) of run ``name``."""
     _, loss = io.to_array(df, source="simulation", condition=name, quantity="loss")
