@@ -23,17 +23,24 @@ NET_CMAP = {"linear": "Reds", "tanh": "Blues", "relu": "Greens"}
 STATES = ("init", "after task 1", "after task 2")
 
 
+# --------------------------------------------------------------------------- shared draw
+def task_sequence(c: dict):
+    """The ``n_tasks`` random-regression tasks (``tasks.random_regression``, ``(n_in, n_out)``) and the
+    zero-balanced initial weights of a sequence (panels A and D/E), drawn in this order from ``seed``.
+    Returns ``tasks, sigma_yx (n_tasks, No, Ni), sigma_yy (n_tasks, No, No), W1 (Nh, Ni), W2 (No, Nh)``."""
+    rng = np.random.default_rng(c["seed"])
+    ni, nh, no = c["n_in"], c["n_hidden"], c["n_out"]
+    ts = [tasks.random_regression(ni, no, c["n_samples"], rng) for _ in range(c["n_tasks"])]
+    w1, w2 = init.zero_balanced(ni, nh, no, c["sigma"], rng)
+    return ts, np.stack([t.sigma_yx for t in ts]), np.stack([t.sigma_yy for t in ts]), w1, w2
+
+
 # --------------------------------------------------------------------------- panel A
 def compute_a(cfg: dict):
     """Panel A: sequential training on random-regression tasks, simulation (correlation-matrix GD, exact for a
     linear network) and Theorem 3.1 per phase; deviations on every step, curves every ``plot_every`` steps."""
     c = cfg["a"]
-    rng = np.random.default_rng(c["seed"])
-    ni, nh, no = c["n_in"], c["n_hidden"], c["n_out"]
-    ts = [tasks.random_regression(ni, no, c["n_samples"], rng) for _ in range(c["n_tasks"])]
-    sig = np.stack([t.sigma_yx for t in ts])
-    syy = np.stack([t.sigma_yy for t in ts])
-    w1, w2 = init.zero_balanced(ni, nh, no, c["sigma"], rng)
+    ts, sig, syy, w1, w2 = task_sequence(c)
     eta, n = c["learning_rate"], c["steps_per_task"]
     steps = np.arange(n + 1)
     keep = np.unique(np.concatenate([np.arange(0, n + 1, c["plot_every"]), [n]]))
@@ -116,12 +123,7 @@ def compute_sequence(cfg: dict):
     """Panels D and E: one (Ni, Nh, No) network (identical initial weights for the three nonlinearities) trained on
     5 shared random-regression tasks in order; simulated loss table and the forgetting formulas of spec 2.8."""
     c = cfg["sequence"]
-    rng = np.random.default_rng(c["seed"])
-    ni, nh, no = c["n_in"], c["n_hidden"], c["n_out"]
-    ts = [tasks.random_regression(ni, no, c["n_samples"], rng) for _ in range(c["n_tasks"])]
-    sig = np.stack([t.sigma_yx for t in ts])
-    syy = np.stack([t.sigma_yy for t in ts])
-    w1_0, w2_0 = init.zero_balanced(ni, nh, no, c["sigma"], rng)
+    ts, sig, syy, w1_0, w2_0 = task_sequence(c)
     eta = c["learning_rate"]
     meta = dict(figure="a5", panel="E", seed=c["seed"], learning_rate=eta)
     w0 = w2_0 @ w1_0

@@ -275,28 +275,22 @@ def draw(df, cfg: dict):
     c, h = cfg["reversal"], cfg["hierarchy"]
     plotting.apply_style()
     fig = plotting.figure(13.0, 11.0)
-    # A / B
-    ax_a = fig.add_axes([0.06, 0.77, 0.17, 0.17])
-    steps, sim = _get(df, panel="A", quantity="W2W1", source="simulation")
-    _, ex = _get(df, panel="A", quantity="W2W1", source="exact")
     flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
-    show = steps != 1                                 # log axis: step 0 is drawn at 1 (as Figs 1, 2), step 1 left out
-    plotting.sim_exact(ax_a, np.maximum(steps, 1)[show], flat(sim)[show], flat(ex)[show], colors=_item_colours(10), lw=1.0)
-    ax_a.set_xscale("log"); ax_a.set_xticks([1, 100, 10_000])
-    ax_a.set_xlabel("training step (phase 2)"); ax_a.set_ylabel("$W_2W_1$ entries")
-    ax_a.set_title("deep network: reversal")
-    plotting.legend_sim_exact(ax_a, exact_label="exact (2.9)", loc="upper left", fontsize=6)
-    plotting.panel_label(ax_a, "A", dx=-0.25)
-    ax_b = fig.add_axes([0.29, 0.77, 0.17, 0.17])
-    steps, sim = _get(df, panel="B", quantity="W", source="simulation")
-    _, ex = _get(df, panel="B", quantity="W", source="exact")
-    show = steps != 1
-    plotting.sim_exact(ax_b, np.maximum(steps, 1)[show], flat(sim)[show], flat(ex)[show], colors=_item_colours(10), lw=1.0)
-    ax_b.set_xscale("log"); ax_b.set_xticks([1, 10, 100])
-    ax_b.set_xlabel("training step (phase 2)"); ax_b.set_ylabel("$W$ entries")
-    ax_b.set_title("shallow network: reversal")
-    plotting.legend_sim_exact(ax_b, exact_label="exact (2.10)", loc="upper left", fontsize=6)
-    plotting.panel_label(ax_b, "B", dx=-0.25)
+    # A / B
+    for x0, (panel, quantity, ticks, ylabel, title, eq) in zip((0.06, 0.29), (
+            ("A", "W2W1", [1, 100, 10_000], "$W_2W_1$ entries", "deep network: reversal", "2.9"),
+            ("B", "W", [1, 10, 100], "$W$ entries", "shallow network: reversal", "2.10"))):
+        ax = fig.add_axes([x0, 0.77, 0.17, 0.17])
+        steps, sim = _get(df, panel=panel, quantity=quantity, source="simulation")
+        _, ex = _get(df, panel=panel, quantity=quantity, source="exact")
+        show = steps != 1                             # log axis: step 0 is drawn at 1 (as Figs 1, 2), step 1 left out
+        plotting.sim_exact(ax, np.maximum(steps, 1)[show], flat(sim)[show], flat(ex)[show], colors=_item_colours(10),
+                           lw=1.0)
+        ax.set_xscale("log"); ax.set_xticks(ticks)
+        ax.set_xlabel("training step (phase 2)"); ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        plotting.legend_sim_exact(ax, exact_label=f"exact ({eq})", loc="upper left", fontsize=6)
+        plotting.panel_label(ax, panel, dx=-0.25)
     # C: trees
     lab = lambda name: _get(df, panel="C", quantity="labels", source="target", condition=name)[1][0]  # noqa: E731
     ax_c1 = fig.add_axes([0.50, 0.75, 0.23, 0.21])
