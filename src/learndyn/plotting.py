@@ -112,13 +112,15 @@ def caption(fig, text: str, y: float = 0.005, fontsize: float = 6.5) -> None:
     fig.text(0.01, y, wrapped, fontsize=fontsize, va="bottom", ha="left", color="0.25")
 
 
-def save(fig, *paths) -> None:
+def save(fig, *paths, metadata=None) -> None:
     """Save ``fig`` to every path (format from the suffix), atomically and with fixed metadata
-    so that the same figure gives the same bytes."""
+    so that the same figure gives the same bytes. ``metadata``: optional function ``format -> dict`` of
+    extra entries (e.g. :func:`learndyn.report.file_metadata`, the provenance stamp)."""
     for path in paths:
         path = Path(path)
         fmt = path.suffix.lstrip(".")
         meta = {"pdf": {"CreationDate": None, "ModDate": None, "Producer": None, "Creator": "learndyn"},
                 "png": {"Software": None}, "svg": {"Date": None}}.get(fmt, {})
+        meta = {**meta, **(metadata(fmt) if metadata is not None else {})}
         io.atomic_write(path, lambda tmp, fmt=fmt, meta=meta: fig.savefig(tmp, format=fmt, metadata=meta))
     plt.close(fig)

@@ -1,6 +1,7 @@
 """The reproduction report: provenance stamps of figure files and the claims tables of ``snakemake --report``.
 
-* **Provenance** (:func:`provenance`, :func:`file_metadata`, :func:`with_provenance`): where a figure file came from
+* **Provenance** (:func:`provenance`, :func:`file_metadata`; pass ``lambda fmt: file_metadata(stamp, fmt)`` as
+  ``metadata`` to :func:`learndyn.plotting.save`): where a figure file came from
   -- learndyn version, git commit of the checkout (``"unknown"`` outside git), SHA-256 of the resolved
   configuration and of the figure's own parameters, and the scale preset -- written into the PNG text chunks
   and the PDF document information, so a file found on its own says how to regenerate it.
@@ -20,7 +21,6 @@ import hashlib
 import html
 import json
 import re
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
@@ -75,22 +75,6 @@ def file_metadata(stamp: Mapping[str, str], fmt: str) -> dict[str, str]:
     if fmt == "pdf":
         return {"Title": title, "Subject": describe(stamp), "Keywords": "; ".join(f"{k}={v}" for k, v in stamp.items())}
     return {}
-
-
-def with_provenance(fig, stamp: Mapping[str, str]):
-    """Return ``fig`` with its ``savefig`` adding :func:`file_metadata` of ``stamp`` to the metadata it is
-    called with, so that :func:`learndyn.plotting.save` (fixed, date-free metadata; deterministic bytes)
-    writes the provenance too. (Done here rather than in ``plotting.save``: the compute rules import
-    plotting, and editing it would rerun them.)"""
-    savefig = fig.savefig
-
-    def stamped_savefig(fname, *args, format=None, metadata=None, **kwargs):
-        fmt = format or Path(str(fname)).suffix.lstrip(".")
-        meta = {**(metadata or {}), **file_metadata(stamp, fmt)}
-        return savefig(fname, *args, format=format, metadata=meta, **kwargs)
-
-    fig.savefig = stamped_savefig
-    return fig
 
 
 # ------------------------------------------------------------------ claims

@@ -33,8 +33,8 @@ def main():
         print(report.summary_line(claims, paper, info))
         _write_text(snakemake.output[f"{paper}_html"], report.claims_html(claims, {paper: info}))
         stamp = report.provenance(snakemake.config, f"{paper}/claims", commit=commit)
-        plotting.save(report.with_provenance(report.claims_figure(claims, paper, info), stamp),
-                      snakemake.output[f"{paper}_png"])
+        plotting.save(report.claims_figure(claims, paper, info), snakemake.output[f"{paper}_png"],
+                      metadata=lambda fmt, stamp=stamp: report.file_metadata(stamp, fmt))
 
 
 _rule.run(snakemake, main)

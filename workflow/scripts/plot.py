@@ -21,8 +21,8 @@ def main():
     stamp = report.provenance(snakemake.config, f"{png.parent.parent.name}/{png.stem}", snakemake.params.cfg,
                               commit=_rule.git_commit(os.path.join(snakemake.scriptdir, "..", "..")))
     print("provenance:", report.describe(stamp))
-    fig = report.with_provenance(module.draw(table, snakemake.params.cfg), stamp)
-    plotting.save(fig, snakemake.output.pdf, snakemake.output.png)
+    plotting.save(module.draw(table, snakemake.params.cfg), snakemake.output.pdf, snakemake.output.png,
+                  metadata=lambda fmt: report.file_metadata(stamp, fmt))
     io.write_checks(checks, snakemake.output.checks)
     failed = checks[~checks["passed"]]
     if len(failed):
