@@ -3,6 +3,7 @@ image statistics (argmax positions, one maximum, moving centroid), MDS bookkeepi
 tables (they pass and fail where they should), and the training rule's table (tiny network)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.spatial.distance import pdist
 
@@ -137,12 +138,14 @@ def test_mds_embedding_keeps_point_order_and_distances():
 MDS_CFG = {"mds": {"init": "classical_mds", "n_init": 1, "max_iter": 300, "eps": 1e-9, "seed": 0}}
 
 
-def run_table(figure, cond, h, data, output=None, step=40):
-    meta = dict(figure=figure, panel=cond, condition=cond, seed=0, learning_rate=0.1)
+def run_table(figure, cond, h, data, output=None, step=40, seed=0, labels=True):
+    """Rows of one trained network as :func:`_train_blobs.train` writes them (``labels=False``: a further seed of
+    the run, whose labels are stored once with the first seed)."""
+    meta = dict(figure=figure, panel=cond, condition=cond, seed=seed, learning_rate=0.1)
     out = data.targets[:, 0].astype(float) if output is None else output
     return io.concat([io.records(h[None], quantity="hidden", source="simulation", steps=[step], t=[step], **meta),
                       io.records(out[None], quantity="output", source="simulation", steps=[step], t=[step], **meta),
-                      tb.dataset_records(data, **meta)])
+                      *([tb.dataset_records(data, **meta)] if labels else [])])
 
 
 def test_mds_transform_rows_and_readers():
@@ -215,6 +218,35 @@ def test_fig12_and_fig15_checks():
     assert ch["passed"].sum() == len(ch) - 4              # both F(low) rows and both ratio rows fail
 
 
+def test_fig15_checks_average_over_seeds():
+    """A run of several networks (seeds) is checked on the seed mean of F: low seeds with F = 0.2 (fails alone)
+    and F = 0.1 / 1.1 average to 0.1455 <= 0.15; the convergence row takes the worst seed; the first seed is drawn."""
+    data = datasets.blob_context(n_centres=6)
+    high = representation(data, "square")
+    weak, part = (representation(data, "square", irr=v) for v in (0.5, np.sqrt(0.1)))
+    cfg15 = {**BLOB_CFG, "thresholds": {**BLOB_CFG["thresholds"], "f_low_max": 0.15}}
+    y = data.targets[:, 0].astype(float)
+    df = io.concat([run_table("b15", "high", high, data, seed=3), run_table("b15", "high", high, data, seed=7,
+                                                                           labels=False),
+                    run_table("b15", "low", weak, data, seed=3),
+                    run_table("b15", "low", part, data, seed=7, labels=False, output=y + 0.2)])
+    assert _blobs.seeds_in(df, "b15", "low") == [3, 7]
+    np.testing.assert_array_equal(_blobs.hidden(df, "b15", "low"), weak)               # default: first seed
+    np.testing.assert_array_equal(_blobs.hidden(df, "b15", "low", seed=7), part)
+    m = _blobs.seed_metrics(df, "b15", "low")
+    np.testing.assert_allclose(m["F_x"], [0.2, 0.1 / 1.1], atol=1e-9)
+    np.testing.assert_allclose(m["final_loss"], [0.0, 0.5 * 0.2 ** 2], atol=1e-12)
+    ch = fig15.checks(df, cfg15).set_index("check")
+    mean = (0.2 + 0.1 / 1.1) / 2
+    row = ch.loc["low: F (irrelevant-feature variance fraction), context x (mean of 2 seeds)"]
+    assert row["value"] == pytest.approx(mean, abs=1e-9) and row["passed"]
+    conv = ch.loc["low: max over 2 seeds of final loss 0.5*MSE over all points"]
+    assert conv["value"] == pytest.approx(0.02) and not conv["passed"]                  # seed 7 is off by 0.2
+    assert ch.filter(like="F(low) / F(high)", axis=0)["value"].to_numpy() == pytest.approx(2 * mean, abs=1e-9)
+    assert ch.filter(like="F(low) / F(high)", axis=0)["passed"].all()                   # 0.291 <= 0.3
+    assert ch["passed"].sum() == len(ch) - 1
+
+
 # ------------------------------------------------------------------ training rule (tiny network)
 def test_train_rule_table_is_complete_and_deterministic():
     cfg = {"seed": 3, "data": {"n_centres": 3, "size": 5, "sigma": 1.0}, "n_hidden": 3, "width": 8,
@@ -234,3 +266,10 @@ def test_train_rule_table_is_complete_and_deterministic():
     # another seed gives another network
     c = tb.train({**cfg, "seed": 4}, "low", "b8")
     assert not np.allclose(_blobs.hidden(c, "b8", "low"), h)
+    # a config with seeds trains one network per seed, each equal to the one-seed run; labels are stored once
+    d = tb.train({**{k: v for k, v in cfg.items() if k != "seed"}, "seeds": [3, 4]}, "low", "b8")
+    assert _blobs.seeds_in(d, "b8", "low") == [3, 4]
+    np.testing.assert_array_equal(_blobs.hidden(d, "b8", "low", seed=3), h)
+    np.testing.assert_array_equal(_blobs.hidden(d, "b8", "low", seed=4), _blobs.hidden(c, "b8", "low"))
+    assert len(io.select(d, quantity="context")) == len(io.select(a, quantity="context"))
+    pd.testing.assert_frame_equal(io.select(d, seed=3).reset_index(drop=True), a.reset_index(drop=True))

@@ -7,8 +7,11 @@ BB_CFG = config["paper_b"]
 BB_FIGS = {f"fig{i}": figure_files("paper_b", f"fig{i}") for i in (7, 8, 12, 15)}
 # compute rules get only the keys that change their numbers (editing a caption, a threshold or another run of the
 # figure never reruns a training or an MDS)
-BB_TRAIN_KEYS = ("seed", "data", "n_hidden", "width", "activation", "observe", "batch_size", "loss")
-_bb_train_cfg = lambda fig, run: {**{k: BB_CFG[fig][k] for k in BB_TRAIN_KEYS}, "runs": {run: BB_CFG[fig]["runs"][run]}}
+BB_TRAIN_KEYS = ("seed", "seeds", "data", "n_hidden", "width", "activation", "observe", "batch_size", "loss")
+_bb_train_cfg = lambda fig, run: {
+    **{k: BB_CFG[fig][k] for k in BB_TRAIN_KEYS if k in BB_CFG[fig]},
+    "runs": {run: BB_CFG[fig]["runs"][run]},
+}
 
 ALL_TARGETS.extend(f for figs in BB_FIGS.values() for f in figs.values())
 
@@ -81,12 +84,13 @@ rule b_blobs_train:
         # benchmark, full scale on the shared 2-core machine (wall / CPU): SGD high (750 epochs x 29 steps) 33-49 s /
         # 7-15 s, low (1500) 54-81 s / 24-27 s, very low (2000) 57 s / 31 s; Adam (200 epochs) 18-20 s / 9 s: <= 3 ms
         # wall per minibatch step (Adam) and <= 2 ms (SGD); max RSS 0.3-0.4 GB.
-        # Request 5 ms per step (~2-4x the loaded wall time) + 5 minutes of start-up.
+        # Request 5 ms per step and seed (~2-4x the loaded wall time) + 5 minutes of start-up.
         mem_mb=per_attempt(1000),
         runtime=per_attempt(
             lambda w: 5
             + int(
-                BB_CFG[w.fig]["runs"][w.run]["epochs"]
+                len(BB_CFG[w.fig].get("seeds", [0]))
+                * BB_CFG[w.fig]["runs"][w.run]["epochs"]
                 * -(-2 * BB_CFG[w.fig]["data"]["n_centres"] ** 2 // BB_CFG[w.fig]["batch_size"])
                 * 0.005
                 / 60

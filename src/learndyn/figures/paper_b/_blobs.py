@@ -21,6 +21,7 @@ Metrics on the final hidden activities ``h (n, P)`` of all points (spec 7, made 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from ... import io
 
@@ -114,7 +115,7 @@ def runs_in(table) -> list[tuple[str, str]]:
 
 def mds(table, cfg: dict):
     """Transform rule: :func:`mds_embedding` (config ``cfg["mds"]``) of the final hidden activities of every run in
-    ``table`` (rows of :func:`_train_blobs.train`). Returns ``quantity="mds"`` ``(1, n, 3)`` at the run's final
+    ``table`` (its first seed's network, the one drawn) (rows of :func:`_train_blobs.train`). Returns ``quantity="mds"`` ``(1, n, 3)`` at the run's final
     ``step`` (``source="simulation"``) and the embedding's :func:`stress1` (``source="summary"``)."""
     frames = []
     for figure, cond in runs_in(table):
@@ -129,11 +130,22 @@ def mds(table, cfg: dict):
 
 
 # ------------------------------------------------------------------ table readers
-def hidden(df, figure: str, cond: str, with_step: bool = False):
-    """Final hidden activities ``(n, P)`` of run ``cond`` of ``figure`` (and their epoch with ``with_step``)."""
-    steps, h = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="hidden")
-    return (int(steps[-1]), h[-1]) if with_step else h[-1]
+def seeds_in(df, figure: str, cond: str) -> list[int]:
+    """Seeds of the networks of run ``cond`` of ``figure``, in training order (the first is the one drawn and
+    embedded by :func:`mds`)."""
+    return [int(s) for s in pd.unique(io.select(df, figure=figure, condition=cond, source="simulation")["seed"])]
 
+
+def _seed_filter(df, figure: str, cond: str, seed: int | None) -> dict:
+    return {"seed": seeds_in(df, figure, cond)[0] if seed is None else seed}
+
+
+def hidden(df, figure: str, cond: str, with_step: bool = False, seed: int | None = None):
+    """Final hidden activities ``(n, P)`` of run ``cond`` of ``figure`` (and their epoch with ``with_step``), of
+    network ``seed`` (default: the run's first seed)."""
+    steps, h = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="hidden",
+                           **_seed_filter(df, figure, cond, seed))
+    return (int(steps[-1]), h[-1]) if with_step else h[-1]
 
 def embedding(df, figure: str, cond: str) -> np.ndarray:
     """3-D MDS embedding ``(n, 3)`` of run ``cond`` of ``figure``."""
@@ -148,18 +160,29 @@ def labels(df, figure: str, cond: str = "") -> dict:
     return out
 
 
-def run_metrics(df, figure: str, cond: str) -> dict:
-    """:func:`collapse_metrics` of a run plus its final loss ``0.5 * mean_i (output_i - target_i)^2`` over all
-    points (from the stored outputs and targets)."""
+def run_metrics(df, figure: str, cond: str, seed: int | None = None) -> dict:
+    """:func:`collapse_metrics` of network ``seed`` of a run (default: its first seed) plus its final loss
+    ``0.5 * mean_i (output_i - target_i)^2`` over all points (from the stored outputs and targets)."""
     lab = labels(df, figure, cond)
-    out = collapse_metrics(hidden(df, figure, cond), lab["context"], lab["mu_x"], lab["mu_y"])
-    _, y = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="output")
+    sel = _seed_filter(df, figure, cond, seed)
+    out = collapse_metrics(hidden(df, figure, cond, **sel), lab["context"], lab["mu_x"], lab["mu_y"])
+    _, y = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="output", **sel)
     out["final_loss"] = float(0.5 * np.mean((y[-1] - lab["target"]) ** 2))
     return out
 
 
-def first_epoch_below(df, figure: str, cond: str, level: float) -> int:
-    """First epoch whose training loss (mean minibatch loss of the epoch) is below ``level``; -1 if none."""
-    ep, loss = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="train_loss")
+def seed_metrics(df, figure: str, cond: str) -> dict:
+    """:func:`run_metrics` of every network of a run: ``{"seed": (S,), "F_x", "F_y", "S", "final_loss": (S,)}``
+    in the order of :func:`seeds_in`."""
+    seeds = seeds_in(df, figure, cond)
+    per = [run_metrics(df, figure, cond, seed=s) for s in seeds]
+    return {"seed": np.array(seeds), **{k: np.array([m[k] for m in per]) for k in per[0]}}
+
+
+def first_epoch_below(df, figure: str, cond: str, level: float, seed: int | None = None) -> int:
+    """First epoch whose training loss (mean minibatch loss of the epoch) is below ``level``; -1 if none. Network
+    ``seed`` of the run (default: its first seed)."""
+    ep, loss = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="train_loss",
+                           **_seed_filter(df, figure, cond, seed))
     hit = np.flatnonzero(loss < level)
     return int(ep[hit[0]]) if len(hit) else -1

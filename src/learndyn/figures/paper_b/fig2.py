@@ -35,18 +35,18 @@ def checks(df, cfg: dict):
 def draw(df, cfg: dict):
     """Eleven panels of h, y, w vs epoch: network solid, fitted theory dashed."""
     plotting.apply_style()
-    fig = plotting.figure(11.0, 7.4)
+    fig = plotting.figure(11.0, 8.2)      # row pitch leaves room for the x label and the next row's 2-line title
     rows = names(cfg)
     n_col = 4
     for i, name in enumerate(rows):
         r, c = divmod(i, n_col)
-        ax = fig.add_axes([0.06 + c * 0.245, 0.74 - r * 0.29, 0.19, 0.2])
+        ax = fig.add_axes([0.06 + c * 0.245, 0.74 - r * 0.29, 0.19, 0.18])
         tp.plot_hyw(ax, df, name)
         eh, ey = tp.fit_value(df, name, "eta_h"), tp.fit_value(df, name, "eta_y")
         ax.set_title(f"{TITLES.get(name, name)}\n$\\eta_h$={eh:.2g}, $\\eta_y$={ey:.2g}")
         ax.set_ylabel("squared distance")
         plotting.panel_label(ax, chr(ord("A") + i), dx=-0.25)
-    lax = fig.add_axes([0.06 + 3 * 0.245, 0.74 - 2 * 0.29, 0.19, 0.2])
+    lax = fig.add_axes([0.06 + 3 * 0.245, 0.74 - 2 * 0.29, 0.19, 0.18])
     lax.axis("off")
     tp.legend_hyw(lax, loc="center")
     note = (f"Two-point task (dx2={cfg['dx2']:g}, dy2={cfg['dy2']:g}), one network per panel (seed {cfg['seed']}), "

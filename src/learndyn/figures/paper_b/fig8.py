@@ -37,40 +37,47 @@ def settings(cfg: dict, run: str) -> str:
 
 # ------------------------------------------------------------------ checks
 def converged_row(cfg: dict, figure: str, run: str, m: dict) -> tuple:
-    """Check row: final loss over all points of run ``run`` below ``thresholds.converged_loss``."""
+    """Check row: final loss over all points of run ``run`` below ``thresholds.converged_loss`` (the largest over
+    the run's seeds; ``m``: :func:`_blobs.seed_metrics` or, for one network, :func:`_blobs.run_metrics`)."""
     th = cfg["thresholds"]["converged_loss"]
-    return (tp.relaxed(cfg, f"{run}: final loss 0.5*MSE over all points", "converged_loss"), m["final_loss"],
-            f"<= {th:g}", m["final_loss"] <= th)
+    losses = np.atleast_1d(m["final_loss"])
+    v = float(np.max(losses))
+    what = f"max over {len(losses)} seeds of " if len(losses) > 1 else ""
+    return (tp.relaxed(cfg, f"{run}: {what}final loss 0.5*MSE over all points", "converged_loss"), v, f"<= {th:g}",
+            v <= th)
 
 
 def collapse_checks(df, cfg: dict, figure: str, low: str, high: str | None, f_low_key: str,
                     f_high_key: str | None = None, s_min_key: str | None = None, ratio_key: str | None = None) -> list:
     """Spec-7 checks shared by Figs 8 and 15: converged runs; ``F <= thresholds[f_low_key]`` of run ``low`` and
     ``F >= thresholds[f_high_key]`` of run ``high`` in both contexts; ``S >= thresholds[s_min_key]`` of both runs;
-    ``F(low) / F(high) <= thresholds[ratio_key]`` per context. Metrics: :func:`_blobs.run_metrics`."""
+    ``F(low) / F(high) <= thresholds[ratio_key]`` per context. Metrics: :func:`_blobs.seed_metrics`; a run of
+    several networks (seeds, Fig. 15) is checked on the mean of F and S over its seeds (and the ratio of the means)."""
     th = cfg["thresholds"]
     runs = [r for r in (high, low) if r is not None]
-    m = {r: _blobs.run_metrics(df, figure, r) for r in runs}
+    m = {r: _blobs.seed_metrics(df, figure, r) for r in runs}
+    mean = {r: {k: float(np.mean(v)) for k, v in m[r].items() if k != "seed"} for r in runs}
+    of = {r: f" (mean of {len(m[r]['seed'])} seeds)" if len(m[r]["seed"]) > 1 else "" for r in runs}
     rows = [converged_row(cfg, figure, r, m[r]) for r in runs]
     for ctx in _blobs.CONTEXTS:
-        f = m[low][f"F_{ctx}"]
-        rows.append((tp.relaxed(cfg, f"{low}: F (irrelevant-feature variance fraction), context {ctx}", f_low_key), f,
-                     f"<= {th[f_low_key]:g}", f <= th[f_low_key]))
+        f = mean[low][f"F_{ctx}"]
+        rows.append((tp.relaxed(cfg, f"{low}: F (irrelevant-feature variance fraction), context {ctx}{of[low]}",
+                                f_low_key), f, f"<= {th[f_low_key]:g}", f <= th[f_low_key]))
     if high is not None:
         for ctx in _blobs.CONTEXTS:
-            f = m[high][f"F_{ctx}"]
-            rows.append((tp.relaxed(cfg, f"{high}: F, context {ctx}", f_high_key), f, f">= {th[f_high_key]:g}",
-                         f >= th[f_high_key]))
+            f = mean[high][f"F_{ctx}"]
+            rows.append((tp.relaxed(cfg, f"{high}: F, context {ctx}{of[high]}", f_high_key), f,
+                         f">= {th[f_high_key]:g}", f >= th[f_high_key]))
     if ratio_key is not None:
         for ctx in _blobs.CONTEXTS:
-            v = m[low][f"F_{ctx}"] / m[high][f"F_{ctx}"]
-            rows.append((tp.relaxed(cfg, f"F({low}) / F({high}), context {ctx}", ratio_key), v,
-                         f"<= {th[ratio_key]:g}", v <= th[ratio_key]))
+            v = mean[low][f"F_{ctx}"] / mean[high][f"F_{ctx}"]
+            rows.append((tp.relaxed(cfg, f"F({low}) / F({high}), context {ctx}{of[low] and ' (seed means)'}",
+                                    ratio_key), v, f"<= {th[ratio_key]:g}", v <= th[ratio_key]))
     if s_min_key is not None:
         for r in runs:
-            s = m[r]["S"]
-            rows.append((tp.relaxed(cfg, f"{r}: S (context separation)", s_min_key), s, f">= {th[s_min_key]:g}",
-                         s >= th[s_min_key]))
+            s = mean[r]["S"]
+            rows.append((tp.relaxed(cfg, f"{r}: S (context separation){of[r]}", s_min_key), s,
+                         f">= {th[s_min_key]:g}", s >= th[s_min_key]))
     return rows
 
 
@@ -89,9 +96,36 @@ def _scatter(ax, xy, colour_by: str, lab: dict, order: np.ndarray):
                       s=1.5, lw=0, rasterized=True)
 
 
-def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None):
+def seed_panel(ax, df, cfg: dict, figure: str, runs):
+    """F of every network (seed) of each run, per context (dots; bar = mean over seeds), with the F thresholds of
+    the figure's checks (dashed: ``f_low_max``, dotted: ``f_high_min``)."""
+    th = cfg["thresholds"]
+    xt, xl = [], []
+    for i, run in enumerate(runs):
+        m = _blobs.seed_metrics(df, figure, run)
+        for c, ctx in enumerate(_blobs.CONTEXTS):
+            x = i * 2.6 + c
+            f = m[f"F_{ctx}"]
+            ax.plot(np.full(len(f), x) + np.linspace(-0.15, 0.15, len(f)), f, "o", ms=3, color=CONTEXT_COLOURS[c],
+                    label=f"context {ctx}" if i == 0 else None)
+            ax.plot([x - 0.3, x + 0.3], [f.mean()] * 2, "-", color="k", lw=1.2)
+            xt.append(x)
+            xl.append(f"{run}\n{ctx}")
+    ax.axhline(th["f_low_max"], ls="--", lw=0.8, color="0.4")
+    ax.axhline(th["f_high_min"], ls=":", lw=0.8, color="0.4")
+    ax.set_xticks(xt, xl, fontsize=6)
+    ax.set_xlim(-0.7, xt[-1] + 0.7)
+    ax.set_ylim(0, 0.6)
+    ax.set_ylabel("F (irrelevant-feature variance fraction)")
+    ax.set_title(f"F per seed (bar: mean of {len(m['seed'])})", fontsize=8)
+    ax.legend(frameon=False, fontsize=6, loc="upper left")
+
+
+def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None, seeds_letter: str | None = None):
     """One block of 3 x 3 panels per run: columns = MDS projections dims 1-2, 2-3, 1-3 (:data:`_blobs.PROJECTIONS`),
-    rows = colouring by context, ``mu_x``, ``mu_y``. Block titles give the run's settings and F, S."""
+    rows = colouring by context, ``mu_x``, ``mu_y``; the network drawn is each run's first seed. Block titles give
+    the run's settings and that network's F, S. With ``seeds_letter``, a last panel shows F of every seed
+    (:func:`seed_panel`)."""
     from matplotlib.lines import Line2D
 
     plotting.apply_style()
@@ -99,7 +133,8 @@ def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None)
     nb = len(runs)
     pw, ph = 1.7, 1.5            # panel size (inches)
     gap_b = 0.45                 # between blocks
-    w = 0.75 + nb * 3 * pw + (nb - 1) * gap_b + 0.9
+    extra = 2.6 if seeds_letter else 0.0
+    w = 0.75 + nb * 3 * pw + (nb - 1) * gap_b + 0.9 + extra
     h = 0.55 + 3 * ph + 0.35 + (0.9 if nb > 1 else 1.35)   # the caption wraps to more lines on a narrow figure
     fig = plotting.figure(w, h)
     rng = np.random.default_rng(0)   # draw order only (so neither context hides the other)
@@ -127,9 +162,11 @@ def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None)
                             rotation=90, va="center", ha="center", fontsize=8)
                 if r == 0 and c == 0:
                     plotting.panel_label(ax, letters[b], dx=-0.3, dy=1.25)
+        seeds = _blobs.seeds_in(df, figure, run)
+        which = f" (seed {seeds[0]})" if len(seeds) > 1 else ""
         fig.text((x0 + 1.5 * pw) / w, (h - 0.2) / h,
                  f"{titles.get(run, run)}: {settings(cfg, run)}\n"
-                 f"F = {m['F_x']:.3f} (context x), {m['F_y']:.3f} (context y); S = {m['S']:.3g}",
+                 f"F = {m['F_x']:.3f} (context x), {m['F_y']:.3f} (context y); S = {m['S']:.3g}{which}",
                  ha="center", va="top", fontsize=8)
     lx = (0.75 + nb * 3 * pw + (nb - 1) * gap_b + 0.05) / w
     lax = fig.add_axes([lx, (h - 0.55 - ph + 0.12) / h, 0.5 / w, (ph - 0.3) / h])
@@ -140,6 +177,11 @@ def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None)
     for r in (1, 2):
         cax = fig.add_axes([lx, (h - 0.55 - (r + 1) * ph + 0.2) / h, 0.1 / w, (ph - 0.45) / h])
         fig.colorbar(mappable, cax=cax, label=COLOURING_LABELS[COLOURINGS[r]])
+    if seeds_letter:
+        ax = fig.add_axes([(w - extra + 0.55) / w, (h - 0.55 - 3 * ph + 0.45) / h, (extra - 0.75) / w,
+                           (3 * ph - 0.7) / h])
+        seed_panel(ax, df, cfg, figure, runs)
+        plotting.panel_label(ax, seeds_letter, dx=-0.3, dy=1.05)
     plotting.caption(fig, note)
     return fig
 
@@ -150,14 +192,21 @@ def common_note(df, cfg: dict, figure: str, runs) -> str:
     n = 2 * d["n_centres"] ** 2
     mds = cfg["mds"]
     stress = ", ".join(f"{r} {io.scalar(df, figure=figure, condition=r, quantity='mds_stress1'):.2g}" for r in runs)
-    loss = ", ".join(f"{r} {_blobs.run_metrics(df, figure, r)['final_loss']:.2g}" for r in runs)
-    learnt = ", ".join(f"{r} {_blobs.first_epoch_below(df, figure, r, cfg['thresholds']['converged_loss'])}"
-                       for r in runs)
+    level = cfg["thresholds"]["converged_loss"]
+    seeds = {r: _blobs.seeds_in(df, figure, r) for r in runs}
+    loss = ", ".join(f"{r} " + "/".join(f"{v:.2g}" for v in _blobs.seed_metrics(df, figure, r)["final_loss"])
+                     for r in runs)
+    learnt = ", ".join(f"{r} " + "/".join(str(_blobs.first_epoch_below(df, figure, r, level, seed=s))
+                                          for s in seeds[r]) for r in runs)
+    multi = any(len(v) > 1 for v in seeds.values())
+    seed_text = (f"seeds {', '.join(map(str, seeds[runs[0]]))} (D14; one network per seed and run, the panels show "
+                 f"the first seed's, the checks average F and S over the seeds; values below listed per seed)"
+                 if multi else f"seed {cfg['seed']} (D14)")
     init = "classical-MDS initialisation" if mds["init"] == "classical_mds" else \
         f"{mds['n_init']} random initialisation(s)"
     return (f"Blob context task (spec 4.3, {n} points, Fig. 7). Network: {cfg['n_hidden']} hidden layers of "
             f"{cfg['width']} {cfg['activation']} units (D9: tanh as in the paper; the reference notebook ran leaky ReLU, "
-            f"config activation), Xavier-normal init with the given gain, seed {cfg['seed']} (D14), minibatches of "
+            f"config activation), Xavier-normal init with the given gain, {seed_text}, minibatches of "
             f"{cfg['batch_size']} reshuffled every epoch, loss 0.5*MSE. Points: hidden activities of all {n} inputs at "
             f"acts[{cfg['observe']}] after training, embedded by 3-D metric MDS (scikit-learn SMACOF, Euclidean, {init}, "
             f"max_iter {mds['max_iter']}, eps {mds['eps']:g}, seed {mds['seed']}; Kruskal stress-1: {stress}); each column "
@@ -166,7 +215,7 @@ def common_note(df, cfg: dict, figure: str, runs) -> str:
             f"F = mean over the relevant feature's values of the variance of the hidden activities along the irrelevant "
             f"feature / the context's total variance; S = squared distance of the two context means / mean within-context "
             f"variance (both on the hidden activities themselves, not on the MDS). Final loss over all points: {loss}; "
-            f"first epoch with training loss < {cfg['thresholds']['converged_loss']:g} (end of the loss plateau): "
+            f"first epoch with training loss < {level:g} (end of the loss plateau): "
             f"{learnt}. ")
 
 
