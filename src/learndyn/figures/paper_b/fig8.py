@@ -100,12 +100,13 @@ def seed_panel(ax, df, cfg: dict, figure: str, runs):
     """F of every network (seed) of each run, per context (dots; bar = mean over seeds), with the F thresholds of
     the figure's checks (dashed: ``f_low_max``, dotted: ``f_high_min``)."""
     th = cfg["thresholds"]
-    xt, xl = [], []
+    xt, xl, top = [], [], 0.6
     for i, run in enumerate(runs):
         m = _blobs.seed_metrics(df, figure, run)
         for c, ctx in enumerate(_blobs.CONTEXTS):
             x = i * 2.6 + c
             f = m[f"F_{ctx}"]
+            top = max(top, 1.05 * float(f.max()))
             ax.plot(np.full(len(f), x) + np.linspace(-0.15, 0.15, len(f)), f, "o", ms=3, color=CONTEXT_COLOURS[c],
                     label=f"context {ctx}" if i == 0 else None)
             ax.plot([x - 0.3, x + 0.3], [f.mean()] * 2, "-", color="k", lw=1.2)
@@ -115,7 +116,7 @@ def seed_panel(ax, df, cfg: dict, figure: str, runs):
     ax.axhline(th["f_high_min"], ls=":", lw=0.8, color="0.4")
     ax.set_xticks(xt, xl, fontsize=6)
     ax.set_xlim(-0.7, xt[-1] + 0.7)
-    ax.set_ylim(0, 0.6)
+    ax.set_ylim(0, top)
     ax.set_ylabel("F (irrelevant-feature variance fraction)")
     ax.set_title(f"F per seed (bar: mean of {len(m['seed'])})", fontsize=8)
     ax.legend(frameon=False, fontsize=6, loc="upper left")
