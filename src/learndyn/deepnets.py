@@ -672,7 +672,9 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
     arch : the architecture (spec 5.2).
     X, Y : ``(N, in_dim)``, ``(N, out_dim)`` training data shared by all networks, or ``(S, N, .)`` one
         dataset per network (e.g. the Fig. 5 grid of datasets in one batch). Cast to ``dtype``.
-    seeds : one seed per network; network ``s`` is identical to ``train(..., seed=seeds[s])``.
+    seeds : one seed per network; network ``s`` equals ``train(..., seed=seeds[s])`` up to the rounding of the
+        batched kernels (see Batching above; over long runs that rounding can grow, e.g. an Adam network
+        leaving a plateau a few steps earlier, so callers that need the one-network result train alone).
     lr : learning rate, scalar or ``(S,)``.
     epochs : maximum number of epochs (passes over the data).
     optimizer : ``"sgd"`` (plain, spec 5.1) or ``"adam"`` (PyTorch defaults).
