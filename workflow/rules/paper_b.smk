@@ -403,7 +403,7 @@ rule b5_fits:
     params:
         module=f"{B_MOD}.fig5",
         function="fit_pool",
-        cfg={**B_CFG["fig5"], "rows": B_CFG["fig2"]["rows"]},
+        cfg={"fit_grid": B_CFG["fig5"]["fit_grid"]},  # only what the fits read: editing the architecture list or a threshold never refits
     conda:
         "../../envs/learndyn.yaml"
     log:
@@ -466,7 +466,7 @@ rule b5_predict:
     params:
         module=f"{B_MOD}.fig5",
         function="predict",
-        cfg={**B_CFG["fig5"], "rows": B_CFG["fig2"]["rows"]},
+        cfg={k: B_CFG["fig5"][k] for k in ("fit_loss_threshold", "discard_loss")},  # what predict reads
     conda:
         "../../envs/learndyn.yaml"
     log:
