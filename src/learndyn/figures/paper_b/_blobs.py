@@ -115,8 +115,9 @@ def runs_in(table) -> list[tuple[str, str]]:
 
 def mds(table, cfg: dict):
     """Transform rule: :func:`mds_embedding` (config ``cfg["mds"]``) of the final hidden activities of every run in
-    ``table`` (its first seed's network, the one drawn) (rows of :func:`_train_blobs.train`). Returns ``quantity="mds"`` ``(1, n, 3)`` at the run's final
-    ``step`` (``source="simulation"``) and the embedding's :func:`stress1` (``source="summary"``)."""
+    ``table`` (rows of :func:`_train_blobs.train`; a run's first seed, the network drawn). Returns
+    ``quantity="mds"`` ``(1, n, 3)`` at the run's final ``step`` (``source="simulation"``) and the embedding's
+    :func:`stress1` (``source="summary"``)."""
     frames = []
     for figure, cond in runs_in(table):
         step, h = hidden(table, figure, cond, with_step=True)
@@ -146,6 +147,7 @@ def hidden(df, figure: str, cond: str, with_step: bool = False, seed: int | None
     steps, h = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="hidden",
                            **_seed_filter(df, figure, cond, seed))
     return (int(steps[-1]), h[-1]) if with_step else h[-1]
+
 
 def embedding(df, figure: str, cond: str) -> np.ndarray:
     """3-D MDS embedding ``(n, 3)`` of run ``cond`` of ``figure``."""
