@@ -162,22 +162,25 @@ def labels(df, figure: str, cond: str = "") -> dict:
     return out
 
 
-def run_metrics(df, figure: str, cond: str, seed: int | None = None) -> dict:
-    """:func:`collapse_metrics` of network ``seed`` of a run (default: its first seed) plus its final loss
-    ``0.5 * mean_i (output_i - target_i)^2`` over all points (from the stored outputs and targets)."""
-    lab = labels(df, figure, cond)
-    sel = _seed_filter(df, figure, cond, seed)
-    out = collapse_metrics(hidden(df, figure, cond, **sel), lab["context"], lab["mu_x"], lab["mu_y"])
-    _, y = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="output", **sel)
+def _network_metrics(df, figure: str, cond: str, lab: dict, seed: int) -> dict:
+    out = collapse_metrics(hidden(df, figure, cond, seed=seed), lab["context"], lab["mu_x"], lab["mu_y"])
+    _, y = io.to_array(df, figure=figure, condition=cond, source="simulation", quantity="output", seed=seed)
     out["final_loss"] = float(0.5 * np.mean((y[-1] - lab["target"]) ** 2))
     return out
 
 
+def run_metrics(df, figure: str, cond: str, seed: int | None = None) -> dict:
+    """:func:`collapse_metrics` of network ``seed`` of a run (default: its first seed) plus its final loss
+    ``0.5 * mean_i (output_i - target_i)^2`` over all points (from the stored outputs and targets)."""
+    return _network_metrics(df, figure, cond, labels(df, figure, cond), _seed_filter(df, figure, cond, seed)["seed"])
+
+
 def seed_metrics(df, figure: str, cond: str) -> dict:
     """:func:`run_metrics` of every network of a run: ``{"seed": (S,), "F_x", "F_y", "S", "final_loss": (S,)}``
-    in the order of :func:`seeds_in`."""
+    in the order of :func:`seeds_in` (the labels are read once)."""
     seeds = seeds_in(df, figure, cond)
-    per = [run_metrics(df, figure, cond, seed=s) for s in seeds]
+    lab = labels(df, figure, cond)
+    per = [_network_metrics(df, figure, cond, lab, s) for s in seeds]
     return {"seed": np.array(seeds), **{k: np.array([m[k] for m in per]) for k in per[0]}}
 
 

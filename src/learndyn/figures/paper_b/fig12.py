@@ -36,9 +36,10 @@ def checks(df, cfg: dict):
 def draw(df, cfg: dict):
     """Figure 12: MDS projections of the very-low-weight network's final hidden activities."""
     s_low = _blobs.run_metrics(df, fig8.FIGURE, cfg["s_reference"])["S"]
-    note = fig8.common_note(df, cfg, FIGURE, RUNS) + (
+    ms = fig8.metrics_of(df, FIGURE, RUNS)
+    note = fig8.common_note(df, cfg, FIGURE, RUNS, ms) + (
         f"Pairs across contexts with equal targets (dy2 = 0) move together, the two context lines towards one: "
-        f"S = {_blobs.run_metrics(df, FIGURE, 'very_low')['S']:.3g} vs {s_low:.3g} for the low-weight network of Fig. 8 "
+        f"S = {ms['very_low']['S'][0]:.3g} vs {s_low:.3g} for the low-weight network of Fig. 8 "
         f"(gain {cfg['runs']['very_low']['gain']:g} here vs {io.scalar(df, figure=fig8.FIGURE, condition=cfg['s_reference'], quantity='gain'):g}). ") \
         + cfg["scale_note"]
-    return fig8.draw_runs(df, cfg, FIGURE, RUNS, "A", note)
+    return fig8.draw_runs(df, cfg, FIGURE, RUNS, "A", note, ms)

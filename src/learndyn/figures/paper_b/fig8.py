@@ -96,13 +96,18 @@ def _scatter(ax, xy, colour_by: str, lab: dict, order: np.ndarray):
                       s=1.5, lw=0, rasterized=True)
 
 
-def seed_panel(ax, df, cfg: dict, figure: str, runs):
-    """F of every network (seed) of each run, per context (dots; bar = mean over seeds), with the F thresholds of
-    the figure's checks (dashed: ``f_low_max``, dotted: ``f_high_min``)."""
+def metrics_of(df, figure: str, runs) -> dict:
+    """``{run: _blobs.seed_metrics(...)}``: computed once per drawing and shared by the caption, the block titles
+    and the seed panel."""
+    return {r: _blobs.seed_metrics(df, figure, r) for r in runs}
+
+
+def seed_panel(ax, ms: dict, cfg: dict):
+    """F of every network (seed) of each run (``ms``: :func:`metrics_of`), per context (dots; bar = mean over
+    seeds), with the F thresholds of the figure's checks (dashed: ``f_low_max``, dotted: ``f_high_min``)."""
     th = cfg["thresholds"]
     xt, xl, top = [], [], 0.6
-    for i, run in enumerate(runs):
-        m = _blobs.seed_metrics(df, figure, run)
+    for i, (run, m) in enumerate(ms.items()):
         for c, ctx in enumerate(_blobs.CONTEXTS):
             x = i * 2.6 + c
             f = m[f"F_{ctx}"]
@@ -122,11 +127,12 @@ def seed_panel(ax, df, cfg: dict, figure: str, runs):
     ax.legend(frameon=False, fontsize=6, loc="upper left")
 
 
-def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None, seeds_letter: str | None = None):
+def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, ms: dict, titles=None,
+              seeds_letter: str | None = None):
     """One block of 3 x 3 panels per run: columns = MDS projections dims 1-2, 2-3, 1-3 (:data:`_blobs.PROJECTIONS`),
     rows = colouring by context, ``mu_x``, ``mu_y``; the network drawn is each run's first seed. Block titles give
     the run's settings and that network's F, S. With ``seeds_letter``, a last panel shows F of every seed
-    (:func:`seed_panel`)."""
+    (:func:`seed_panel`). ``ms``: :func:`metrics_of` of ``runs``."""
     from matplotlib.lines import Line2D
 
     plotting.apply_style()
@@ -143,7 +149,7 @@ def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None,
     for b, run in enumerate(runs):
         lab = _blobs.labels(df, figure, run)
         emb = _blobs.embedding(df, figure, run)
-        m = _blobs.run_metrics(df, figure, run)
+        m = {k: v[0] for k, v in ms[run].items()}        # the drawn network: the first seed
         order = rng.permutation(len(emb))
         x0 = 0.75 + b * (3 * pw + gap_b)
         for r, colour_by in enumerate(COLOURINGS):
@@ -163,8 +169,7 @@ def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None,
                             rotation=90, va="center", ha="center", fontsize=8)
                 if r == 0 and c == 0:
                     plotting.panel_label(ax, letters[b], dx=-0.3, dy=1.25)
-        seeds = _blobs.seeds_in(df, figure, run)
-        which = f" (seed {seeds[0]})" if len(seeds) > 1 else ""
+        which = f" (seed {m['seed']})" if len(ms[run]["seed"]) > 1 else ""
         fig.text((x0 + 1.5 * pw) / w, (h - 0.2) / h,
                  f"{titles.get(run, run)}: {settings(cfg, run)}\n"
                  f"F = {m['F_x']:.3f} (context x), {m['F_y']:.3f} (context y); S = {m['S']:.3g}{which}",
@@ -181,22 +186,22 @@ def draw_runs(df, cfg: dict, figure: str, runs, letters, note: str, titles=None,
     if seeds_letter:
         ax = fig.add_axes([(w - extra + 0.55) / w, (h - 0.55 - 3 * ph + 0.45) / h, (extra - 0.75) / w,
                            (3 * ph - 0.7) / h])
-        seed_panel(ax, df, cfg, figure, runs)
+        seed_panel(ax, ms, cfg)
         plotting.panel_label(ax, seeds_letter, dx=-0.3, dy=1.05)
     plotting.caption(fig, note)
     return fig
 
 
-def common_note(df, cfg: dict, figure: str, runs) -> str:
-    """Caption text shared by Figs 8, 12, 15: data, network, training, observed layer, MDS and decisions."""
+def common_note(df, cfg: dict, figure: str, runs, ms: dict) -> str:
+    """Caption text shared by Figs 8, 12, 15: data, network, training, observed layer, MDS and decisions.
+    ``ms``: :func:`metrics_of` of ``runs``."""
     d = cfg["data"]
     n = 2 * d["n_centres"] ** 2
     mds = cfg["mds"]
     stress = ", ".join(f"{r} {io.scalar(df, figure=figure, condition=r, quantity='mds_stress1'):.2g}" for r in runs)
     level = cfg["thresholds"]["converged_loss"]
-    seeds = {r: _blobs.seeds_in(df, figure, r) for r in runs}
-    loss = ", ".join(f"{r} " + "/".join(f"{v:.2g}" for v in _blobs.seed_metrics(df, figure, r)["final_loss"])
-                     for r in runs)
+    seeds = {r: [int(x) for x in ms[r]["seed"]] for r in runs}
+    loss = ", ".join(f"{r} " + "/".join(f"{v:.2g}" for v in ms[r]["final_loss"]) for r in runs)
     learnt = ", ".join(f"{r} " + "/".join(str(_blobs.first_epoch_below(df, figure, r, level, seed=s))
                                           for s in seeds[r]) for r in runs)
     multi = any(len(v) > 1 for v in seeds.values())
@@ -222,6 +227,8 @@ def common_note(df, cfg: dict, figure: str, runs) -> str:
 
 def draw(df, cfg: dict):
     """Figure 8: MDS projections of the high- (A) and low-weight (B) networks' final hidden activities."""
-    note = common_note(df, cfg, FIGURE, RUNS) + ("Low weights: each context collapses onto a line along its relevant "
-                                                 "feature; high weights: a 2-D square per context. ") + cfg["scale_note"]
-    return draw_runs(df, cfg, FIGURE, RUNS, "AB", note)
+    ms = metrics_of(df, FIGURE, RUNS)
+    note = common_note(df, cfg, FIGURE, RUNS, ms) + ("Low weights: each context collapses onto a line along its "
+                                                     "relevant feature; high weights: a 2-D square per context. ") \
+        + cfg["scale_note"]
+    return draw_runs(df, cfg, FIGURE, RUNS, "AB", note, ms)
