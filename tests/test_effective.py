@@ -624,3 +624,29 @@ def test_solver_failure_is_reported_and_guarded():
     e_hold = ef.effective_fit_loss(-0.336, 0.0328, *Z.T, 1.0, 0.5)
     assert e_inf == np.inf
     assert np.isfinite(e_hold) and e_hold > 1.0
+
+
+@pytest.mark.parametrize("method", ["Radau", "RK45", "DOP853", "LSODA", "BDF"])
+def test_h_crossing_is_detected_whatever_the_integrator(method):
+    """The h = 0 guard is an event on the solver's interpolant, not the solver's luck. Here the true
+    trajectory touches h = 0 at t ~ 216.5 (the regular signed form: a = sqrt(h) changes sign there), where
+    Eq. 21 is singular. Whatever the method and tolerance, the solve either raises IntegrationError naming
+    the time and the rates, or returns a trajectory whose h stays > 0; at the fits' loose tolerances every
+    method raises, at or before the touch."""
+    t = np.arange(6000.0)
+    z0 = [1e-3, 3e-9, 4e-5]
+    Z = ef.solve_three_variable(t, z0, -0.336, 0.0328, 1.0, 0.5, coordinates="signed")
+    assert Z[216, 0] < 1e-6 and Z[210, 0] > 5e-5 and Z[230, 0] > 1e-4  # the true trajectory touches h = 0
+    tolerances = [(1e-3, 1e-6)] + ([(1e-8, 1e-13)] if method in ("Radau", "RK45") else [])
+    for rtol, atol in tolerances:
+        try:
+            Zh = ef.solve_three_variable(t, z0, -0.336, 0.0328, 1.0, 0.5, rtol=rtol, atol=atol, method=method,
+                                         coordinates="hyw")
+        except ef.IntegrationError as exc:
+            msg = str(exc)
+            assert "h reached 0 at t = " in msg and "eta_h = -0.336" in msg and "eta_y = 0.0328" in msg
+            t_cross = float(msg.split("at t = ")[1].split()[0])
+            assert 0.0 < t_cross < 6000.0 and (rtol > 1e-4) <= (t_cross < 218.0), msg
+        else:
+            assert rtol < 1e-4, f"{method} at rtol {rtol} passed h = 0 without an error"
+            assert np.all(Zh[:, 0] > 0.0)

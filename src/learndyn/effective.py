@@ -478,13 +478,17 @@ def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=Non
                 if not np.all(np.isfinite(x)):
                     message = f"non-finite state after t = {t_old:g}"
                     break
-                if not signed and np.min(x[0::3]) <= 0.0:
-                    message = f"h reached 0 after t = {t_old:g}"
-                    break
+                interp = solver.dense_output()
+                if not signed:
+                    crossing = _h_crossing(interp, t_old, solver.t, M)
+                    if crossing is not None:
+                        message = (f"h reached 0 at t = {crossing:g} (eta_h = {_fmt_rates(eh)}, "
+                                   f"eta_y = {_fmt_rates(ey)}): Eq. 21 is singular there; "
+                                   "use coordinates='signed' to follow the trajectory through it")
+                        break
                 # grid points covered by this step (t_old, solver.t]
                 stop = int(np.searchsorted(t, solver.t, side="right"))
                 if stop > n_valid:
-                    interp = solver.dense_output()
                     X = interp(t[n_valid:stop]).reshape(M, 3, -1).transpose(0, 2, 1)
                     Z[:, n_valid:stop] = _from_signed(X) if signed else X
                     n_valid = stop
@@ -503,6 +507,39 @@ def _integrate_partial(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=Non
         message = message or "non-finite values in the dense output"
         last = Z[:, bad - 1] if bad else Z0.copy()
     return Z, n_valid, last, message
+
+
+_CROSSING_SAMPLES = 16  # interior points per solver step at which h is checked for a sign change
+
+
+def _fmt_rates(v):
+    v = np.asarray(v, dtype=float).ravel()
+    return f"{v[0]:g}" if v.size == 1 else "[" + ", ".join(f"{x:g}" for x in v[:4]) + (", ...]" if v.size > 4 else "]")
+
+
+def _h_crossing(interp, t_old, t_new, M):
+    """First time in ``[t_old, t_new]`` at which any of the M trajectories' ``h`` is <= 0 on the
+    step's interpolant, or ``None``.
+
+    The event is detected on the interpolant itself (step end and ``_CROSSING_SAMPLES`` interior
+    points, then bisection on the first bracket), not on the accepted step ends only: a step can
+    end with ``h > 0`` while its interpolant, and so the returned grid values, dip below 0."""
+    ts = np.linspace(t_old, t_new, _CROSSING_SAMPLES + 2)[1:]
+    h = np.asarray(interp(ts)).reshape(M, 3, -1)[:, 0, :].min(axis=0)
+    bad = np.flatnonzero(~(h > 0.0))  # NaN counts as a failure too
+    if bad.size == 0:
+        return None
+    hi = ts[bad[0]]
+    lo = ts[bad[0] - 1] if bad[0] > 0 else t_old
+    for _ in range(60):  # bisection to the crossing of the interpolant
+        mid = 0.5 * (lo + hi)
+        if np.asarray(interp(mid)).reshape(M, 3)[:, 0].min() > 0.0:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * max(1.0, abs(hi)):
+            break
+    return float(hi)
 
 
 def _integrate(t, Z0, eh, ey, dx2, dy2, method, rtol, atol, max_nfev=None, coordinates="hyw"):
