@@ -153,3 +153,28 @@ def test_whitening():
     np.testing.assert_allclose(w @ (x - mean[:, None]), xw)
     with pytest.raises(ValueError, match="more samples"):
         tasks.random_regression(5, 3, 5, rng)
+
+
+def test_weights_that_are_not_zero_balanced_are_rejected():
+    """Theorem 3.1 holds for zero-balanced weights only: a Gaussian draw of the same scale gives a wrong
+    trajectory (here already at t = 0), so qqt, loss and network_function raise and name the remedy;
+    zero-balanced weights and the O(eta^2)-per-step drift of trained ones pass."""
+    task, w1, w2 = _problem(4, 5, 3, sigma=0.3)
+    rng = np.random.default_rng(1)
+    g1, g2 = 0.3 * rng.standard_normal(w1.shape), 0.3 * rng.standard_normal(w2.shape)
+    assert exact.balance_deviation(g1, g2) > 0.1 and exact.balance_deviation(w1, w2) < 1e-12
+    for call in (lambda: exact.qqt(g1, g2, task.sigma_yx, [0.0, 1.0]),
+                 lambda: exact.network_function(g1, g2, task.sigma_yx, [0.0, 1.0]),
+                 lambda: exact.loss(g1, g2, task.sigma_yx, task.sigma_yy, [0.0, 1.0]),
+                 lambda: exact.riccati_factors(g1, g2, task.sigma_yx)):
+        with pytest.raises(exact.NotBalancedError, match="zero-balanced.*lambda_balanced"):
+            call()
+    # the error is the same class lambda_balanced raises
+    from learndyn import lambda_balanced
+    assert lambda_balanced.NotBalancedError is exact.NotBalancedError
+    # trained weights (GD drifts the balance by O(eta^2) per step) are accepted ...
+    tr = simulate.gd_linear(w1, w2, task.sigma_yx, 0.05, 2000, record_steps=[2000])
+    assert 0 < exact.balance_deviation(tr.w1, tr.w2) < exact.BALANCE_RTOL
+    exact.qqt(tr.w1, tr.w2, task.sigma_yx, [0.0])
+    # ... and an explicit tolerance lets a knowing caller through
+    exact.loss(g1, g2, task.sigma_yx, task.sigma_yy, [0.0], balance_rtol=np.inf)

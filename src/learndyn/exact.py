@@ -24,6 +24,43 @@ class SingularBError(ValueError):
     """Theorem 3.1's matrix ``B = U^T U~ + V^T V~`` is singular (paper A assumption 3.1)."""
 
 
+class NotBalancedError(ValueError):
+    """The weights are not balanced as the closed form requires (``W1 W1^T = W2^T W2`` for Theorem 3.1;
+    ``W2^T W2 - W1 W1^T = lambda I`` for :mod:`learndyn.lambda_balanced`)."""
+
+
+#: Default tolerance of :func:`check_zero_balanced`, relative to ``max(||W1||_2^2, ||W2||_2^2)``. Gradient
+#: descent with a finite step drifts the balance by O(eta^2) per step, O(eta t) in all, the order of the
+#: discretisation error itself: weights trained for thousands of steps (the start of a second task in paper A
+#: Figs. 5/6) sit at ~3e-3, 2000 steps at eta = 0.05 at ~2e-2. Independent Gaussian draws of equal scale sit
+#: at 0.1 (200 x 200) to 0.5 (5 x 5).
+BALANCE_RTOL = 5e-2
+
+
+def balance_deviation(w1: np.ndarray, w2: np.ndarray) -> float:
+    """``max |W1 W1^T - W2^T W2| / max(||W1||_2^2, ||W2||_2^2)``: the relative violation of zero balance
+    (paper A Eq. 6, spec 2.1). ``w1 (Nh, Ni)``, ``w2 (No, Nh)``; 0 for exactly zero-balanced weights."""
+    w1 = np.asarray(w1, dtype=float)
+    w2 = np.asarray(w2, dtype=float)
+    scale = max(np.linalg.norm(w1, 2) ** 2, np.linalg.norm(w2, 2) ** 2)
+    if scale == 0.0:
+        return 0.0
+    return float(np.max(np.abs(w1 @ w1.T - w2.T @ w2)) / scale)
+
+
+def check_zero_balanced(w1: np.ndarray, w2: np.ndarray, rtol: float = BALANCE_RTOL, where: str = "Theorem 3.1") -> None:
+    """Raise :class:`NotBalancedError` unless ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` are zero-balanced
+    (``W1 W1^T = W2^T W2``, paper A Eq. 6, spec 2.1) within ``rtol`` (:func:`balance_deviation`)."""
+    dev = balance_deviation(w1, w2)
+    if not dev <= rtol:
+        raise NotBalancedError(
+            f"{where} needs zero-balanced weights (W1 W1^T = W2^T W2, paper A Eq. 6), but "
+            f"max|W1 W1^T - W2^T W2| is {dev:.3g} of max(||W1||^2, ||W2||^2) (tolerance {rtol:g}). "
+            "Draw them with learndyn.init.zero_balanced; for lambda-balanced weights "
+            "(W2^T W2 - W1 W1^T = lambda I) use learndyn.lambda_balanced.qqt / .loss; for other weights "
+            "simulate (learndyn.simulate.gd_linear). Pass balance_rtol= to accept larger drift knowingly.")
+
+
 #: Default number of time points evaluated per batched solve (bounds memory use).
 TIME_CHUNK = 2048
 
@@ -61,12 +98,13 @@ def _as_time(t) -> np.ndarray:
 
 
 def riccati_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
-                    rcond: float = 1e-10) -> RiccatiFactors:
+                    rcond: float = 1e-10, balance_rtol: float = BALANCE_RTOL) -> RiccatiFactors:
     """Precompute the time-independent matrices of paper A Theorem 3.1 (spec 2.3).
 
     ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` zero-balanced weights; ``sigma_yx (No, Ni)`` task.
-    Raises :class:`SingularBError` when ``B`` is singular and ``ValueError`` when the
-    network function or task is rank deficient (assumption 2.4).
+    Raises :class:`NotBalancedError` when the weights are not zero-balanced within ``balance_rtol``
+    (:func:`check_zero_balanced`), :class:`SingularBError` when ``B`` is singular and ``ValueError``
+    when the network function or task is rank deficient (assumption 2.4).
     """
     w1 = np.asarray(w1, dtype=float)
     w2 = np.asarray(w2, dtype=float)
@@ -76,6 +114,7 @@ def riccati_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
     if w2.shape[1] != nh or sigma_yx.shape != (no, ni):
         raise ValueError(f"shape mismatch: W1 {w1.shape}, W2 {w2.shape}, sigma_yx {sigma_yx.shape}; "
                          "need W1 (Nh, Ni), W2 (No, Nh), sigma_yx (No, Ni)")
+    check_zero_balanced(w1, w2, balance_rtol)
     k = min(ni, no)
     u, s, vh = np.linalg.svd(w2 @ w1, full_matrices=False)
     u, s, v = u[:, :k], s[:k], vh[:k].T
@@ -133,7 +172,8 @@ def _chunks(t: np.ndarray, chunk: int):
         yield slice(i, min(i + chunk, len(t)))
 
 
-def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TIME_CHUNK) -> np.ndarray:
+def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TIME_CHUNK,
+        balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
     """``QQ^T(t)`` of a zero-balanced two-layer linear network: paper A Theorem 3.1, Eq. (spec 2.3).
 
     ``QQ^T(t) = Z(t) A(t)^{-1} Z(t)^T``, numerically stable for all ``t`` (only negative
@@ -142,10 +182,12 @@ def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TI
     Parameters: ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` zero-balanced initial weights,
     ``sigma_yx (No, Ni)`` input-output correlation of whitened data, ``t`` scalar or ``(T,)``
     times in units of tau. Returns ``(T, Ni+No, Ni+No)``.
-    Raises :class:`SingularBError` if assumption 3.1 fails (see :func:`learndyn.init.fix_det_sign`).
+    Raises :class:`NotBalancedError` for weights that are not zero-balanced (``balance_rtol``,
+    :func:`check_zero_balanced`) and :class:`SingularBError` if assumption 3.1 fails (see
+    :func:`learndyn.init.fix_det_sign`).
     """
     t = _as_time(t)
-    f = riccati_factors(w1, w2, sigma_yx)
+    f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
     n = f.ni + f.no
     out = np.empty((len(t), n, n))
     for sl in _chunks(t, chunk):
@@ -156,14 +198,14 @@ def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TI
 
 
 def network_function(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t,
-                     chunk: int = TIME_CHUNK) -> np.ndarray:
+                     chunk: int = TIME_CHUNK, balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
     """Network function ``W2 W1(t)``: the bottom-left quadrant of Theorem 3.1 (spec 2.3, 2.5).
 
     Cheaper than :func:`qqt` when only the function (or the loss) is needed.
-    Shapes as :func:`qqt`; returns ``(T, No, Ni)``.
+    Shapes and errors as :func:`qqt`; returns ``(T, No, Ni)``.
     """
     t = _as_time(t)
-    f = riccati_factors(w1, w2, sigma_yx)
+    f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
     out = np.empty((len(t), f.no, f.ni))
     for sl in _chunks(t, chunk):
         zt, zb, a = _za(f, t[sl])
@@ -172,7 +214,7 @@ def network_function(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t,
 
 
 def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray, t,
-         chunk: int = TIME_CHUNK) -> np.ndarray:
+         chunk: int = TIME_CHUNK, balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
     """Loss of the exact network function, ``L(W(t)) = 1/2 ||W(t) - sigma_yx||_F^2 + L*``
     (spec 1.1, whitened inputs; ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2``), with ``W(t)``
     from Theorem 3.1 (spec 2.3).
@@ -183,10 +225,10 @@ def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndar
     terms are orthogonal to the task's singular vectors), so the cost per time point is
     ``O(k^3)`` whatever ``Ni`` and ``No``.
 
-    ``sigma_yy (No, No)``; other shapes as :func:`qqt`. Returns ``(T,)``.
+    ``sigma_yy (No, No)``; other shapes and errors as :func:`qqt`. Returns ``(T,)``.
     """
     t = _as_time(t)
-    f = riccati_factors(w1, w2, sigma_yx)
+    f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
     k = len(f.st)
     idx = np.arange(k)
     # Every time-dependent product below has the form X^T diag(d(t)) Y with constant X, Y;
@@ -274,3 +316,67 @@ def qqt_fukumizu(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> np.
     """
     left, k = fukumizu_factors(w1, w2, sigma_yx, t)
     return left @ np.linalg.solve(k, np.swapaxes(left, 1, 2))
+
+
+#: Time points per block of :func:`loss_from_factors` (keeps the ``(T, k, k)`` work arrays in cache).
+LOSS_CHUNK = 64
+
+
+def loss_from_factors(f: RiccatiFactors, t, optimal_loss: float = 0.0, chunk: int = LOSS_CHUNK) -> np.ndarray:
+    """The exact loss of :func:`loss` (paper A Theorem 3.1, spec 2.3; loss of spec 1.1) from precomputed
+    factors ``f = riccati_factors(w1, w2, sigma_yx)``, for many time grids of one initialisation (e.g. the
+    learning rates of paper A Fig. 2C share one set of factors).
+
+    Same algebra as :func:`loss` (``||W - S||^2 = tr(A^-1 G_b A^-1 G_t) - 2 tr(A^-1 H) + ||S||^2``, all
+    ``k x k``), arranged for speed: ``t`` is processed in blocks of ``chunk`` points that stay in cache; the
+    three time-dependent Gram products share one matrix product; ``A^-1 G_t`` and ``A^-1 G_b`` are one
+    batched product; and the antisymmetric part ``P^T S~ - S~ P`` of ``H`` is dropped, since its trace
+    against the symmetric ``A^-1`` is zero. Equal to :func:`loss` to rounding.
+
+    ``t`` scalar or ``(T,)`` times in units of tau; ``optimal_loss``: ``L*`` (``metrics.optimal_loss``;
+    0 gives ``L - L*``). Returns ``(T,)``.
+    """
+    t = _as_time(t)
+    st = f.st
+    k = len(st)
+    idx = np.arange(k)
+    outer = lambda x, y: np.einsum("ji,jl->jil", x, y).reshape(k, k * k)  # noqa: E731
+    o_mid = outer(f.m2.T, f.m2.T)        # m2 diag(d) m2^T
+    o_gg = outer(f.g, f.g)               # G^T diag(d) G
+    gsym = f.g + f.g.T
+    c_t = f.zv.T @ f.zv - gsym           # G_t = I + (G^T E^2 G + zv^T zv - G - G^T) o ee
+    c_b = f.zu.T @ f.zu + gsym           # G_b = I + (G^T E^2 G + zu^T zu + G + G^T) o ee
+    m1x4, m3x4 = 4.0 * f.m1, 4.0 * f.m3
+    has_m3 = bool(np.any(f.m3))
+    s2 = float(np.sum(st ** 2))
+    out = np.empty(len(t))
+    for sl in _chunks(t, chunk):
+        tt = t[sl]
+        n = len(tt)
+        e = np.exp(-st[None, :] * tt[:, None])
+        e2 = e * e
+        d = (1.0 - e2) / st[None, :]
+        ee = e[:, :, None] * e[:, None, :]
+        a = (d @ o_mid).reshape(n, k, k)
+        a += m1x4
+        if has_m3:
+            a += tt[:, None, None] * m3x4
+        a *= ee
+        a[:, idx, idx] += d
+        w = (np.concatenate([e2, e2 * st[None, :]], axis=0) @ o_gg).reshape(2, n, k, k)
+        gtb = np.empty((n, k, 2 * k))
+        gt, gb = gtb[:, :, :k], gtb[:, :, k:]
+        np.add(w[0], c_t, out=gt)
+        gt *= ee
+        gt[:, idx, idx] += 1.0
+        np.add(w[0], c_b, out=gb)
+        gb *= ee
+        gb[:, idx, idx] += 1.0
+        ptsp = w[1]
+        ptsp *= ee                                                    # P^T S~ P
+        ainv = np.linalg.inv(a)
+        x = ainv @ gtb                                                # [A^-1 G_t | A^-1 G_b]
+        tr_gg = np.einsum("tij,tji->t", x[:, :, :k], x[:, :, k:])
+        tr_h = np.einsum("tii,i->t", ainv, st) - np.einsum("tij,tij->t", ainv, ptsp)
+        out[sl] = 0.5 * (tr_gg - 2.0 * tr_h + s2)
+    return out + optimal_loss

@@ -23,12 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics as _metrics
-from .exact import TIME_CHUNK, SingularBError, _chunks
+from .exact import TIME_CHUNK, NotBalancedError, SingularBError, _chunks
 from .init import random_orthogonal
-
-
-class NotBalancedError(ValueError):
-    """The weights are not lambda-balanced: ``W2^T W2 - W1 W1^T`` is not a multiple of the identity."""
 
 
 # --------------------------------------------------------------------------- 1.2-1.4 initialisation
