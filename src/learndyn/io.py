@@ -23,11 +23,16 @@ source     string   ``"simulation"``, ``"exact"`` (closed form), ``"theory"``,
 
 This is the only module (besides :mod:`learndyn.plotting`) that touches files.
 Writes are atomic (temporary file + rename), so a job that fails leaves no
-half-written output, and deterministic: the same table gives the same bytes.
+half-written output (and the next write of the same file removes the temporary
+files that a killed job left behind), and deterministic: the same table gives the
+same bytes. Every data page carries a CRC-32 page checksum that is verified on
+reading, so a corrupted file fails loudly (:class:`CorruptFileError`) instead of
+being read with wrong values.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -141,12 +146,32 @@ def to_table(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df, schema=SCHEMA, preserve_index=False)
 
 
+class CorruptFileError(OSError):
+    """A data file cannot be read back as written (truncated, or a page checksum does not match)."""
+
+
+def _temporary_siblings(path: Path) -> list[Path]:
+    """Temporary files of earlier writes of ``path`` (see :func:`atomic_write`)."""
+    return sorted(path.parent.glob(f".{glob_escape(path.name)}.*.tmp{glob_escape(path.suffix)}"))
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with the glob metacharacters ``*?[`` escaped (for :meth:`pathlib.Path.glob`)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
 def atomic_write(path, write) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path`` and rename it to ``path`` on success
     (removing it on failure), so a failed job never leaves a half-written output. The file gets the
-    usual umask permissions. Used for parquet and check tables here and for figures in plotting."""
+    usual umask permissions. Used for parquet and check tables here and for figures in plotting.
+
+    Temporary files named like this one's (``.<name>.<random>.tmp<suffix>``) that an earlier, killed
+    write of the same ``path`` left behind are removed first: one job at a time writes a given output
+    (Snakemake's lock), so they cannot belong to a running write."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in _temporary_siblings(path):
+        stale.unlink(missing_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{path.suffix}", dir=path.parent)
     os.close(fd)
     try:
@@ -162,22 +187,63 @@ def atomic_write(path, write) -> None:
 
 
 def write_trajectories(df: pd.DataFrame, path) -> None:
-    """Write a trajectory table to ``path`` (parquet, zstd), atomically and deterministically."""
+    """Write a trajectory table to ``path`` (parquet, zstd, a CRC-32 checksum per page), atomically and
+    deterministically."""
     table = to_table(df).replace_schema_metadata(None)
+    table = table.replace_schema_metadata({DIGEST_KEY: content_digest(table)})
     atomic_write(Path(path), lambda tmp: pq.write_table(
-        table, tmp, compression="zstd", use_dictionary=True, write_statistics=True))
+        table, tmp, compression="zstd", use_dictionary=True, write_statistics=True, write_page_checksum=True))
+
+
+#: Key of the file metadata entry holding :func:`content_digest` of the table (covers what page checksums do
+#: not: the file footer, e.g. a flipped bit in a column's encoding or statistics).
+DIGEST_KEY = b"learndyn:content-sha256"
+
+
+def content_digest(table: pa.Table) -> str:
+    """SHA-256 over the decoded values of ``table`` (row hashes of :func:`pandas.util.hash_pandas_object`,
+    column names included): equal tables give equal digests, whatever the file's encoding."""
+    frame = table.to_pandas()
+    h = hashlib.sha256(",".join(table.schema.names).encode())
+    h.update(np.ascontiguousarray(pd.util.hash_pandas_object(frame, index=False).to_numpy()).tobytes())
+    return h.hexdigest()
+
+
+def _corrupt(path, why) -> CorruptFileError:
+    return CorruptFileError(f"{path}: corrupt or unreadable data file ({why}). It was written by an earlier job: "
+                            "delete it and rerun snakemake, which recreates it.")
+
+
+def read_table(path) -> pa.Table:
+    """Read one trajectory parquet file as an Arrow table with the trajectory schema, verifying every page
+    checksum; raises :class:`CorruptFileError` naming the file when it is truncated, garbled or its
+    checksums do not match, and ``ValueError`` when its columns are not the trajectory schema's."""
+    try:
+        t = pq.read_table(path, page_checksum_verification=True)
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowException, ValueError, EOFError) as exc:
+        raise _corrupt(path, f"{type(exc).__name__}: {exc}") from exc
+    if t.schema.names != list(COLUMNS):
+        raise _corrupt(path, f"columns {t.schema.names} are not the trajectory schema's {list(COLUMNS)}")
+    try:
+        stored = (t.schema.metadata or {}).get(DIGEST_KEY)
+        t = t.cast(SCHEMA)
+        if stored is not None and stored.decode() != content_digest(t):
+            raise ValueError("its values do not match the content digest stored when it was written")
+    except (pa.ArrowException, ValueError) as exc:
+        raise _corrupt(path, str(exc)) from exc
+    return t.replace_schema_metadata(None)
 
 
 def read_trajectories(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """Read one or several trajectory parquet files into one DataFrame (schema-checked)."""
+    """Read one or several trajectory parquet files into one DataFrame (schema- and checksum-verified,
+    :func:`read_table`)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     tables = []
     for p in paths:
-        t = pq.read_table(p)
-        if t.schema.names != list(COLUMNS):
-            raise ValueError(f"{p}: columns {t.schema.names} do not match the trajectory schema {list(COLUMNS)}")
-        tables.append(t.cast(SCHEMA))
+        tables.append(read_table(p))
     if not tables:
         return empty()
     return pa.concat_tables(tables).to_pandas()
