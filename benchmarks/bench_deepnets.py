@@ -16,6 +16,9 @@ Usage::
     PYTHONPATH=src .venv/bin/python benchmarks/bench_deepnets.py [--threads 1] [--epochs 100]
         [--batch 10] [--repeats 3] [--device cpu] [--json benchmarks/out/bench_deepnets.json]
 
+For the per-architecture comparison with a plain PyTorch loop and the memory-bandwidth floor, and stacked
+networks per process, see ``benchmarks/bench_train.py``.
+
 Timings: process CPU seconds and wall-clock seconds with ``--threads`` intra-op threads; the
 projection uses CPU seconds on CPU (robust to other jobs sharing the machine) and wall seconds on
 CUDA. Repeats report the minimum (least disturbed by other load) and the median.

@@ -35,7 +35,11 @@ state and random streams), so stopped networks cost nothing and the others conti
 Training (paper Eq. 1-3, spec 5.1): loss ``0.5 * MSE`` (or ``MSE`` for XOR, D8), plain SGD
 ``theta <- theta - lr * grad`` or Adam (PyTorch defaults). SGD on the affine kinds uses by default a
 hand-written backward pass that applies each layer's update in place (``engine="fused"``): the same
-step as autograd to rounding, about 2x faster on CPU, where the 20 x 500 step is memory-bound.
+step as autograd to rounding, about 2x faster on CPU, where the 20 x 500 step is memory-bound. Its
+per-step cost is almost entirely the three BLAS calls per layer (forward ``baddbmm``, backward ``bmm``,
+rank-B update ``baddbmm_``); ``benchmarks/bench_train.py`` measures it against a plain PyTorch loop and
+the memory-bandwidth floor. Tracking costs nothing on epochs that are not recorded (``record_every``),
+and ``progress`` prints a progress line at a fixed interval for long runs.
 On CPU with a fixed thread count the same seed gives bit-identical results. On CUDA, dropout masks
 come from CUDA generators (different numbers from CPU) and kernels may differ in rounding.
 
@@ -55,6 +59,7 @@ so one epoch is one full-batch gradient step (pass ``batch_size=None``).
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import dataclass, replace
 from typing import Sequence
@@ -493,76 +498,127 @@ def _loss_per_net(out: torch.Tensor, target: torch.Tensor, kind: str) -> torch.T
 
 
 class _AutogradEngine:
-    """Any architecture, SGD or Adam: autograd of the summed per-network losses (exact per network)."""
+    """Any architecture, SGD or Adam: autograd of the summed per-network losses (exact per network).
+
+    Protocol shared with :class:`_FusedSGDEngine`: ``forward`` (caches what the step needs), ``loss``
+    (per-network loss ``(S,)`` of that forward, detached), ``step`` (the optimiser update from the last
+    ``forward``/``loss``), ``compact`` (drop networks; the cached forward is dropped too: re-forward)."""
+
+    can_compact_cache = False
 
     def __init__(self, net: StackedNet, opt, loss: str):
-        self.net, self.opt, self.loss = net, opt, loss
+        self.net, self.opt, self.loss_kind = net, opt, loss
         self.params = net.params()
+        self._loss = None
 
     def forward(self, x, observe, train):
-        out, acts = self.net(x, observe=observe, train=train)
-        return out, acts
+        self._loss = None
+        return self.net(x, observe=observe, train=train)
+
+    def loss(self, out, target) -> torch.Tensor:
+        self._loss = _loss_per_net(out, target, self.loss_kind)
+        return self._loss.detach()
 
     def compact(self, keep):
         """Call after ``net.compact(keep)``: follow the new parameter tensors, compact optimiser state."""
         self.params = self.net.params()
         self.opt.params = self.params
         self.opt.compact(keep)
+        self._loss = None
 
-    def step(self, out, target, lr_eff) -> torch.Tensor:
-        loss_s = _loss_per_net(out, target, self.loss)
+    def step(self, out, target, lr_eff):
+        loss_s = self._loss if self._loss is not None else _loss_per_net(out, target, self.loss_kind)
         grads = torch.autograd.grad(loss_s.sum(), self.params)
         self.opt.step(grads, lr_eff)
-        return loss_s.detach()
+        self._loss = None
 
 
-def _act_backward(name: str, g, z, a):
-    """``g * act'(z)`` for the activations of spec 5.1 (``a = act(z)``); PyTorch's conventions at 0."""
+def _act_grad(name: str):
+    """``(g, z, y) -> g * act'(z)`` with ``y = act(z)``, as PyTorch's own autograd formulas (one fused aten op
+    each: the same numbers as :class:`_AutogradEngine`, PyTorch's conventions at 0). ``needs_z``: whether
+    the pre-activation must be kept (only SiLU; the others work from the output, so the forward may
+    apply the activation in place)."""
+    aten = torch.ops.aten
     if name == "leaky_relu":
-        return torch.where(z > 0, g, g * 0.01)
+        return (lambda g, z, y: aten.leaky_relu_backward(g, y, 0.01, True)), False
     if name == "relu":
-        return torch.where(a > 0, g, torch.zeros_like(g))
+        return (lambda g, z, y: aten.threshold_backward(g, y, 0.0)), False
     if name == "elu":
-        return torch.where(z > 0, g, g * (a + 1.0))           # d/dz (e^z - 1) = e^z = a + 1
+        return (lambda g, z, y: aten.elu_backward(g, 1.0, 1.0, 1.0, True, y)), False
     if name == "tanh":
-        return g * (1.0 - a * a)
+        return (lambda g, z, y: aten.tanh_backward(g, y)), False
     if name == "silu":
-        sg = torch.sigmoid(z)
-        return g * (sg * (1.0 + z * (1.0 - sg)))
-    return g
+        return (lambda g, z, y: aten.silu_backward(g, z)), True
+    return (lambda g, z, y: g), False
+
+
+def _act_inplace(name: str):
+    """In-place activation ``z -> act(z)`` (returns the tensor) for the activations whose derivative needs
+    only the output; ``None`` for SiLU (its backward needs ``z``)."""
+    if name == "leaky_relu":
+        return lambda z: F.leaky_relu_(z, 0.01)
+    if name == "relu":
+        return torch.relu_
+    if name == "elu":
+        return lambda z: F.elu_(z, 1.0)
+    if name == "tanh":
+        return torch.tanh_
+    if name == "none":
+        return lambda z: z
+    return None
 
 
 class _FusedSGDEngine:
     """Plain SGD for the affine families (``mlp``, ``resnet``, ``dropout``) with a hand-written backward
     pass that applies each layer's update in place as soon as its gradient is known
-    (``W_i <- W_i - (lr_s delta_i)^T a_{i-1}`` as one ``baddbmm_``), after ``delta_{i-1}`` has been formed
-    with the old ``W_i``. Mathematically the same SGD step as :class:`_AutogradEngine` (paper Eq. 3),
-    with about half the memory traffic (the 20 x 500 step is memory-bound on CPU); the two agree to
-    rounding (tested)."""
+    (``W_i <- W_i - (lr_s delta_i)^T a_{i-1}`` as one ``baddbmm_``), right after ``delta_i W_i`` has been
+    formed with the old ``W_i`` (so the update finds ``W_i`` in cache). Mathematically the same SGD step as
+    :class:`_AutogradEngine` (paper Eq. 3); the activation derivatives are PyTorch's own autograd kernels,
+    and the two agree to rounding (tested).
+
+    Per layer and step: forward ``baddbmm`` + activation (in place), backward activation-derivative,
+    ``bmm``, ``baddbmm_`` and the bias update, on views prepared once (no per-step view or list work).
+    The forward cache can be compacted (networks removed mid-step without a second forward)."""
+
+    can_compact_cache = True
 
     def __init__(self, net: StackedNet, loss: str):
         if net.arch.kind == "cnn":
             raise ValueError("the fused engine supports the affine kinds only")
-        self.net, self.loss = net, loss
+        self.net, self.loss_kind = net, loss
         self.cache = None
+        self._grad, needs_z = _act_grad(net.arch.activation)
+        self._act_ = None if needs_z else _act_inplace(net.arch.activation)
+        self._views()
+
+    def _views(self):
+        """Detached views of the parameters used by every step (rebuilt after compaction)."""
+        self.W = [w.detach() for w in self.net.weights]                  # (S, out, in)
+        self.Wt = [w.transpose(1, 2) for w in self.W]                       # (S, in, out)
+        self.b = [b.detach() for b in self.net.biases]                     # (S, out)
+        self.b1 = [b.unsqueeze(1) for b in self.b]                         # (S, 1, out)
 
     def compact(self, keep):
-        self.cache = None
+        """Call after ``net.compact(keep)``: new parameter views; the cached forward keeps its networks."""
+        self._views()
+        if self.cache is not None:
+            inps, masks, zs, ys = self.cache
+            self.cache = ([t[keep] for t in inps], [None if m is None else m[keep] for m in masks],
+                          [None if z is None else z[keep] for z in zs], [y[keep] for y in ys])
 
     @torch.no_grad()
     def forward(self, x, observe, train):
         net, arch = self.net, self.net.arch
-        act = net._act
         S = net.S
         if x.dim() == 2:
             x = x.unsqueeze(0).expand(S, *x.shape)
         drop = train and arch.kind == "dropout" and arch.dropout_p > 0
-        want = set(observe or ())
-        W, b = net.weights, net.biases
-        n = len(W)
+        resnet = arch.kind == "resnet"
+        act_, act = self._act_, net._act
+        Wt, b1 = self.Wt, self.b1
+        n = len(Wt)
         inps, masks, zs, ys, acts = [], [], [], [], {}
         a = x
-        hist = []
         for i in range(n):
             if drop:
                 m = net.dropout_mask(a.shape[1:])
@@ -571,40 +627,44 @@ class _FusedSGDEngine:
             else:
                 masks.append(None)
             inps.append(a)
-            z = torch.baddbmm(b[i].unsqueeze(1), a, W[i].transpose(1, 2))
+            z = torch.baddbmm(b1[i], a, Wt[i])
             if i == n - 1:
                 self.cache = (inps, masks, zs, ys)
                 return z, acts
-            y_ = act(z)
-            zs.append(z)
+            if act_ is not None:
+                y_ = act_(z)
+                zs.append(None)
+            else:
+                y_ = act(z)
+                zs.append(z)
             ys.append(y_)
-            a = y_
-            if arch.kind == "resnet":
-                if i >= 2:
-                    a = a + hist[i - 2]
-                hist.append(a)
-            if i in want:
+            a = y_ + inps[i - 1] if resnet and i >= 2 else y_        # inps[i - 1] = a_{i-2} (post-skip)
+            if i in observe:
                 acts[i] = a
         raise AssertionError("unreachable")
 
+    def loss(self, out, target) -> torch.Tensor:
+        return _loss_per_net(out, target, self.loss_kind)
+
     @torch.no_grad()
-    def step(self, out, target, lr_eff) -> torch.Tensor:
-        net, arch = self.net, self.net.arch
+    def step(self, out, target, lr_eff):
+        arch = self.net.arch
         inps, masks, zs, ys = self.cache
         self.cache = None
-        W, b = net.weights, net.biases
+        W, Wt, b = self.W, self.Wt, self.b
+        grad = self._grad
         n = len(W)
-        loss_s = _loss_per_net(out, target, self.loss)
-        c = (1.0 if self.loss == "half_mse" else 2.0) / (out.shape[1] * out.shape[2])
+        resnet = arch.kind == "resnet"
+        c = (1.0 if self.loss_kind == "half_mse" else 2.0) / (out.shape[1] * out.shape[2])
         delta = (out - target) * c                                   # dLoss_s / d out, (S, B, out)
         lr_v = lr_eff.view(-1, 1, 1)
         ga: list = [None] * (n - 1)                                  # dLoss / d a_i (post-skip)
         for i in range(n - 1, -1, -1):
             if i < n - 1:
                 gi = ga[i]
-                if arch.kind == "resnet" and i >= 2:
+                if resnet and i >= 2:
                     ga[i - 2] = gi if ga[i - 2] is None else ga[i - 2] + gi
-                delta = _act_backward(arch.activation, gi, zs[i], ys[i])
+                delta = grad(gi, zs[i], ys[i])
             if i > 0:
                 gin = torch.bmm(delta, W[i])                         # with the old W_i
                 if masks[i] is not None:
@@ -613,7 +673,6 @@ class _FusedSGDEngine:
             ds = delta * lr_v
             W[i].baddbmm_(ds.transpose(1, 2), inps[i], alpha=-1.0)
             b[i].sub_(ds.sum(1))
-        return loss_s
 
 
 # ------------------------------------------------------------------------------------------------
@@ -658,13 +717,72 @@ class _StackData:
         self._set()
 
 
+def _hms(seconds: float) -> str:
+    s = int(round(max(seconds, 0.0)))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+class _Progress:
+    """Progress lines of a long training (``progress=`` of :func:`train_batched`), one every ``interval``
+    seconds of the epoch loop, printed to stdout and flushed (the rule's log: ``tail -f`` it)::
+
+        [progress 0:02:00] b5 grid default batch 0 | nets 4/5 running (seeds 100, 105, 110, 115) | epoch 2400/40000 (6.0%) | loss 3.1e-02 (max; min 8.4e-03) | 20.1 epochs/s | left <= 0:31:10 (epoch cap; stops at loss < 1e-04)
+
+    ``epochs/s`` is the rate since the previous line (the stack shrinks as networks stop); the time left
+    is the remaining epochs at that rate, an upper bound when a stopping loss can end the run earlier.
+    """
+
+    def __init__(self, interval: float, label: str, epochs: int, seeds, stop_loss, stream=None):
+        self.interval, self.label, self.epochs = float(interval), label, epochs
+        self.seeds = list(seeds)
+        self.stop_loss = stop_loss
+        self.stream = stream
+        self.t0 = self.t_last = time.perf_counter()
+        self.k_last = 0
+        self.lines = 0
+
+    def _print(self, text):
+        print(text, file=self.stream or sys.stdout, flush=True)
+
+    def tick(self, k: int, alive, loss_t):
+        now = time.perf_counter()
+        if now - self.t_last < self.interval:
+            return
+        rate = (k - self.k_last) / max(now - self.t_last, 1e-9)
+        self.t_last, self.k_last = now, k
+        self.lines += 1
+        seeds = [self.seeds[i] for i in alive]
+        shown = ", ".join(str(s) for s in seeds[:6]) + (", ..." if len(seeds) > 6 else "")
+        if loss_t is None:
+            loss = "loss n/a"
+        else:
+            ls = loss_t.detach().to(torch.float64).cpu().numpy()
+            loss = f"loss {ls.max():.2e}" + (f" (max; min {ls.min():.2e})" if ls.size > 1 else "")
+        left = (self.epochs - k) / rate if rate > 0 else float("inf")
+        cap = f" (epoch cap; stops at loss < {self.stop_loss:.0e})" if self.stop_loss is not None else ""
+        name = f"{self.label} | " if self.label else ""
+        self._print(f"[progress {_hms(now - self.t0)}] {name}nets {len(seeds)}/{len(self.seeds)} running "
+                    f"(seeds {shown}) | epoch {k}/{self.epochs} ({100.0 * k / self.epochs:.1f}%) | {loss} | "
+                    f"{rate:.1f} epochs/s | left {'<= ' if self.stop_loss is not None else ''}"
+                    f"{_hms(left) if math.isfinite(left) else '?'}{cap}")
+
+    def done(self, k: int, stopped):
+        if not self.lines:
+            return
+        el = time.perf_counter() - self.t0
+        name = f"{self.label} | " if self.label else ""
+        self._print(f"[progress {_hms(el)}] {name}done: {k} epochs, {int(np.sum(stopped))}/{len(self.seeds)} "
+                    f"nets stopped early, {k / max(el, 1e-9):.1f} epochs/s on average")
+
+
 def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int,
                   optimizer: str = "sgd", loss: str = "half_mse", batch_size: int | None = None,
                   shuffle: bool | None = None, observe: int | Sequence[int] | None = None,
                   track: tuple[int, int] = (0, 1), snapshot_epochs: Sequence[int] = (),
                   snapshot_points: Sequence[int] | None = None, stop_loss: float | None = None,
                   device="cpu", dtype="float32", engine: str = "auto",
-                  snapshot_chunk: int = 4096) -> dict:
+                  snapshot_chunk: int = 4096, record_every: int = 1, stop_on: str = "eval",
+                  progress: float | None = None, progress_label: str = "") -> dict:
     """Train ``S = len(seeds)`` independent networks of one architecture at once (spec 5.1; paper Eq. 1-3).
 
     Parameters
@@ -695,6 +813,15 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
         ``"fused"`` (hand-written backward with in-place per-layer SGD updates, ~2x less memory traffic)
         or ``"autograd"``. Both compute the same SGD step and agree to rounding.
     snapshot_chunk : points per forward pass when taking snapshots.
+    record_every : record ``h, y, w, loss, outputs`` at epochs ``0, r, 2r, ...`` only (default 1 = every epoch).
+        Unrecorded epochs do no tracking work at all (the stopping loss is still checked every epoch; for
+        the two-point task it is the training loss itself). ``final_*`` always hold the final state.
+    stop_on : which loss ``stop_loss`` tests for kind ``"dropout"``: ``"eval"`` (default; the tracked
+        eval-mode loss, dropout off) or ``"train"`` (the authors' protocol: the loss of epoch k's own
+        training forward, with its dropout masks; full batch only). A network whose criterion holds
+        at epoch k stops before update k either way. Other kinds have no train/eval difference.
+    progress : seconds between progress lines on stdout (``None``: none), see :class:`_Progress`;
+        ``progress_label`` names the job in them.
 
     Returns
     -------
@@ -713,7 +840,9 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
     * if snapshots: ``snapshot_epochs (n_snap,)``, ``snapshot_points (n_pts,)``,
       ``reps_l{i} (S, n_snap, n_pts, F_i)`` for each observed layer i (``reps`` = the first observed
       layer), ``snapshot_outputs (S, n_snap, n_pts, out_dim)``;
-    * ``wall_seconds ()``.
+    * ``epoch (T,)`` = the recorded epochs, ``record_every ()``, ``stop_on ()`` (``"train"`` only where it applied);
+    * ``wall_seconds ()`` (the whole call), ``loop_seconds ()`` / ``loop_cpu_seconds ()`` (wall / process CPU
+      seconds of the epoch loop only).
     """
     seeds = [int(s) for s in seeds]
     S = len(seeds)
@@ -721,13 +850,19 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
         raise ValueError("optimizer must be 'sgd' or 'adam'")
     if loss not in _LOSSES:
         raise ValueError(f"loss must be one of {_LOSSES}")
+    if stop_on not in ("eval", "train"):
+        raise ValueError("stop_on must be 'eval' or 'train'")
     epochs = int(epochs)
+    record_every = int(record_every)
+    if record_every < 1:
+        raise ValueError("record_every must be >= 1")
     single_obs = observe is None or isinstance(observe, (int, np.integer))
     obs = [arch.default_observe() if observe is None else int(observe)] if single_obs \
         else [int(o) for o in observe]
     for o in obs:
         if not 0 <= o < arch.n_acts:
             raise ValueError(f"observe index {o} out of range 0..{arch.n_acts - 1}")
+    obs_set = frozenset(obs)
 
     t_start = time.perf_counter()
     dev = resolve_device(device)
@@ -765,40 +900,54 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
     shuffle_gens = [_generator(s, _STREAM_SHUFFLE, torch.device("cpu")) for s in seeds] if shuffle else None
     # Reuse the training forward for tracking when it is the same computation (no dropout, full batch).
     reuse = full_batch and arch.kind != "dropout"
+    # The tracked pair is the whole training set (two-point task): tracked loss = training loss.
+    pair_is_data = N == 2 and (i1, i2) == (0, 1)
+    train_stop = stop_loss is not None and stop_on == "train" and arch.kind == "dropout"
+    if train_stop and not full_batch:
+        raise ValueError("stop_on='train' needs full-batch training (the loss of the update's own forward)")
+    if train_stop and not engine.can_compact_cache:
+        raise ValueError("stop_on='train' needs the fused SGD engine")
 
     snaps = sorted({epochs if int(e) == -1 else int(e) for e in snapshot_epochs})
     for e in snaps:
         if not 0 <= e <= epochs:
             raise ValueError(f"snapshot epoch {e} outside 0..{epochs}")
+    snap_set = set(snaps)
     snap_pts = np.arange(N) if snapshot_points is None else np.asarray(snapshot_points, dtype=np.int64)
     snap_pts_t = torch.as_tensor(snap_pts, device=dev)
     snap_out = {e: np.full((S, len(snap_pts), Yn.shape[-1]), np.nan) for e in snaps}
     snap_rep: dict = {e: {} for e in snaps}
 
-    n_obs = len(obs)
-    rec_h = torch.full((S, epochs, n_obs), float("nan"), dtype=torch.float64, device=dev)
-    rec_y = torch.full((S, epochs), float("nan"), dtype=torch.float64, device=dev)
-    rec_w = torch.full_like(rec_y, float("nan"))
-    rec_loss = torch.full_like(rec_y, float("nan"))
-    rec_train = torch.full_like(rec_y, float("nan"))
-    rec_out = torch.full((S, epochs, 2, Yn.shape[-1]), float("nan"), dtype=torch.float64, device=dev)
-    fin_h = np.full((S, n_obs), np.nan)
-    fin_y, fin_w, fin_loss = np.full(S, np.nan), np.full(S, np.nan), np.full(S, np.nan)
-    fin_out = np.full((S, 2, Yn.shape[-1]), np.nan)
-    n_records = np.zeros(S, dtype=np.int64)
-    n_updates = np.zeros(S, dtype=np.int64)
+    # Records: one float64 row per recorded epoch and network: [h (n_obs), y, w, loss, outputs (2 D_out)],
+    # written in place (no per-epoch allocation, no host sync; one copy per recorded epoch).
+    n_obs, D_out = len(obs), Yn.shape[-1]
+    n_stat = n_obs + 3 + 2 * D_out
+    T_max = (epochs + record_every - 1) // record_every
+    rec = torch.full((S, T_max, n_stat), float("nan"), dtype=torch.float64, device=dev)
+    rec_train = torch.full((S, epochs), float("nan"), dtype=torch.float64, device=dev)
+    fin = np.full((S, n_stat), np.nan)
+    last_epoch = np.full(S, epochs, dtype=np.int64)      # epoch of the final state (stop epoch or `epochs`)
     stopped = np.zeros(S, dtype=bool)
     alive = np.arange(S)                      # original indices of the networks still in the stack
+    all_alive = True                          # alive == arange(S): records by slice, not by index
+    rows = slice(None)
 
-    def pair_stats(out2, acts2):
-        """out2 (S', 2, D_out), acts2 {l: (S', 2, F)} -> h (S', n_obs), y, w, loss (S',), float64."""
-        dyh = (out2[:, 1] - out2[:, 0]).to(torch.float64)
-        hs = torch.stack([((acts2[l][:, 1] - acts2[l][:, 0]).to(torch.float64) ** 2).sum(-1)
-                          for l in obs], dim=-1)
-        y_ = (dyh ** 2).sum(-1)
-        w_ = (dyh * (dyh - data.dY)).sum(-1)
-        ls = _loss_per_net(out2, data.Y_tr, loss).to(torch.float64)
-        return hs, y_, w_, ls
+    @torch.no_grad()
+    def pair_stats(out2, acts2, ls=None):
+        """out2 (S', 2, D_out), acts2 {l: (S', 2, F)} -> (S', n_stat) float64 record rows."""
+        o64 = out2.to(torch.float64)
+        dyh = o64[:, 1] - o64[:, 0]
+        cols = [((acts2[l][:, 1] - acts2[l][:, 0]).to(torch.float64) ** 2).sum(-1) for l in obs]
+        cols.append((dyh ** 2).sum(-1))
+        cols.append((dyh * (dyh - data.dY)).sum(-1))
+        cols.append(_loss_per_net(out2, data.Y_tr, loss).to(torch.float64) if ls is None
+                    else ls.to(torch.float64))
+        return torch.cat([torch.stack(cols, dim=-1), o64.flatten(1)], dim=-1)
+
+    def eval_stats():
+        with torch.no_grad():
+            out2, acts_tr = net(data.X_tr, observe=obs)
+            return pair_stats(out2, acts_tr)
 
     @torch.no_grad()
     def take_snapshot(epoch_list, rows_stack, rows_orig):
@@ -820,41 +969,50 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
                     snap_rep[e][l] = np.full((S,) + r[l].shape[1:], np.nan)
                 snap_rep[e][l][rows_orig] = r[l]
 
+    prog = _Progress(progress, progress_label, epochs, seeds, stop_loss) if progress else None
+    t_loop, c_loop = time.perf_counter(), time.process_time()
     k_last = -1
     for k in range(epochs):
-        rows = torch.as_tensor(alive, device=dev)
+        recorded = k % record_every == 0
+        track_k = recorded or k in snap_set
+        stats = None                       # (S', n_stat) record rows of this epoch, if computed
+        ls = None                          # (S',) tracked loss (eval mode), if computed
+        out = loss_tr = None
         if reuse:
-            out, acts = engine.forward(data.X, obs, True)
-            with torch.no_grad():
-                out2 = out[:, data.tidx]
-                hs, y_, w_, ls = pair_stats(out2, {l: acts[l][:, data.tidx] for l in obs})
+            out, acts = engine.forward(data.X, obs_set if track_k else (), True)
+            loss_tr = engine.loss(out, data.Y)
+            if pair_is_data:
+                ls = loss_tr
+            elif track_k or stop_loss is not None:
+                ls = _loss_per_net(out[:, data.tidx].detach(), data.Y_tr, loss)
+            if track_k:
+                stats = pair_stats(out[:, data.tidx], {l: acts[l][:, data.tidx] for l in obs}, ls)
         else:
-            with torch.no_grad():
-                out2, acts_tr = net(data.X_tr, observe=obs)
-                hs, y_, w_, ls = pair_stats(out2, acts_tr)
-        out2 = out2.detach().to(torch.float64)
-        rec_h[rows, k] = hs
-        rec_y[rows, k] = y_
-        rec_w[rows, k] = w_
-        rec_loss[rows, k] = ls
-        rec_out[rows, k] = out2
-        n_records[alive] += 1
+            if track_k or (stop_loss is not None and not train_stop):
+                stats = eval_stats()
+                ls = stats[:, n_obs + 2]
+            if full_batch:
+                out, _ = engine.forward(data.X, (), True)
+                loss_tr = engine.loss(out, data.Y)
+        if recorded:
+            rec[rows, k // record_every] = stats
         k_last = k
-        if k in snap_out:
+        if k in snap_set:
             take_snapshot([k], slice(None), alive)
         if stop_loss is not None:
-            hit = (ls < stop_loss).cpu().numpy()
-            if hit.any():
-                # Stopping networks: final state = this record; later snapshots = this state.
+            hit_t = (loss_tr if train_stop else ls).to(torch.float64) < stop_loss
+            if bool(hit_t.any()):
+                hit = hit_t.cpu().numpy()
                 orig = alive[hit]
                 stopped[orig] = True
-                fin_h[orig] = hs[torch.as_tensor(hit, device=dev)].cpu().numpy()
-                fin_y[orig], fin_w[orig] = y_.cpu().numpy()[hit], w_.cpu().numpy()[hit]
-                fin_loss[orig], fin_out[orig] = ls.cpu().numpy()[hit], out2.cpu().numpy()[hit]
-                take_snapshot([e for e in snaps if e > k], torch.as_tensor(hit, device=dev), orig)
+                last_epoch[orig] = k
+                if stats is None:
+                    stats = eval_stats()
+                fin[orig] = stats[hit_t].cpu().numpy()
+                take_snapshot([e for e in snaps if e > k], hit_t, orig)
                 keep = ~hit
+                alive = alive[keep]
                 if not keep.any():
-                    alive = alive[keep]
                     break
                 # Remove them from the stack (no compute is spent on frozen networks).
                 keep_t = torch.as_tensor(keep, device=dev)
@@ -863,16 +1021,17 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
                 data.compact(keep_t)
                 if shuffle_gens is not None:
                     shuffle_gens = [g for g, kp in zip(shuffle_gens, keep) if kp]
-                alive = alive[keep]
-                if reuse:
-                    out, _ = engine.forward(data.X, (), True)
-        n_updates[alive] += 1
-        rows = torch.as_tensor(alive, device=dev)
+                all_alive = False
+                rows = torch.as_tensor(alive, device=dev)
+                if out is not None:
+                    if engine.can_compact_cache:
+                        out, loss_tr = out[keep_t], loss_tr[keep_t]
+                    else:
+                        out, _ = engine.forward(data.X, (), True)
+                        loss_tr = engine.loss(out, data.Y)
         if full_batch:
-            if not reuse:
-                out, _ = engine.forward(data.X, (), True)
-            loss_s = engine.step(out, data.Y, data.lr)
-            rec_train[rows, k] = loss_s.to(torch.float64)
+            engine.step(out, data.Y, data.lr)
+            rec_train[rows, k] = loss_tr.to(torch.float64)
         else:
             S_cur = len(alive)
             if shuffle:
@@ -888,33 +1047,39 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
                 else:
                     xb, yb = data.X[:, c:c + bs], data.Y[:, c:c + bs]
                 out, _ = engine.forward(xb, (), True)
-                loss_s = engine.step(out, yb, data.lr)
+                loss_s = engine.loss(out, yb)
+                engine.step(out, yb, data.lr)
                 acc += loss_s.to(torch.float64) * idx.shape[1]
-            rec_train[rows, k] = acc / N
+            loss_tr = acc / N
+            rec_train[rows, k] = loss_tr
+        if prog is not None:
+            prog.tick(k + 1, alive, loss_tr)
+    loop_seconds, loop_cpu = time.perf_counter() - t_loop, time.process_time() - c_loop
 
     # Final state of the networks that ran all epochs (after the last update).
     if len(alive):
-        with torch.no_grad():
-            out_f, acts_f = net(data.X_tr, observe=obs)
-            fh, fy, fw, fl = pair_stats(out_f, acts_f)
-        fin_h[alive], fin_y[alive], fin_w[alive] = fh.cpu().numpy(), fy.cpu().numpy(), fw.cpu().numpy()
-        fin_loss[alive], fin_out[alive] = fl.cpu().numpy(), out_f.to(torch.float64).cpu().numpy()
+        fin[alive] = eval_stats().cpu().numpy()
         take_snapshot([e for e in snaps if e > k_last], slice(None), alive)
+    if prog is not None:
+        prog.done(k_last + 1, stopped)
 
-    T = k_last + 1
+    T = k_last // record_every + 1
+    rec_np = rec[:, :T].cpu().numpy()
+    n_updates = last_epoch.copy()
+    n_records = np.minimum(last_epoch, epochs - 1) // record_every + 1
     res = {
-        "epoch": np.arange(T),
-        "h": rec_h[:, :T].cpu().numpy(),
-        "y": rec_y[:, :T].cpu().numpy(),
-        "w": rec_w[:, :T].cpu().numpy(),
-        "loss": rec_loss[:, :T].cpu().numpy(),
-        "train_loss": rec_train[:, :T].cpu().numpy(),
-        "outputs": rec_out[:, :T].cpu().numpy(),
-        "final_h": fin_h,
-        "final_y": fin_y,
-        "final_w": fin_w,
-        "final_loss": fin_loss,
-        "final_outputs": fin_out,
+        "epoch": np.arange(T) * record_every,
+        "h": rec_np[..., :n_obs],
+        "y": rec_np[..., n_obs],
+        "w": rec_np[..., n_obs + 1],
+        "loss": rec_np[..., n_obs + 2],
+        "train_loss": rec_train[:, :k_last + 1].cpu().numpy(),
+        "outputs": rec_np[..., n_obs + 3:].reshape(S, T, 2, D_out),
+        "final_h": fin[:, :n_obs],
+        "final_y": fin[:, n_obs],
+        "final_w": fin[:, n_obs + 1],
+        "final_loss": fin[:, n_obs + 2],
+        "final_outputs": fin[:, n_obs + 3:].reshape(S, 2, D_out),
         "n_records": n_records,
         "n_updates": n_updates,
         "stopped": stopped,
@@ -923,6 +1088,8 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
         "lr": lr_arr,
         "dx2": dx2,
         "dy2": dy2,
+        "record_every": np.asarray(record_every),
+        "stop_on": np.asarray(stop_on if train_stop else "eval"),
     }
     if single_obs:
         res["h"] = res["h"][..., 0]
@@ -934,6 +1101,8 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
         for l in obs:
             res[f"reps_l{l}"] = np.stack([snap_rep[e][l] for e in snaps], axis=1)
         res["reps"] = res[f"reps_l{obs[0]}"]
+    res["loop_seconds"] = np.asarray(loop_seconds)
+    res["loop_cpu_seconds"] = np.asarray(loop_cpu)
     res["wall_seconds"] = np.asarray(time.perf_counter() - t_start)
     return res
 

@@ -13,6 +13,10 @@ import numpy as np
 
 from ... import datasets, io
 
+#: Seconds between the progress lines a training writes to its rule log (``tail -f logs/.../b5_grid_*.log``);
+#: see :class:`learndyn.deepnets._Progress`. Not a config key: it changes no number (params rerun rules).
+PROGRESS_SECONDS = 60.0
+
 GRID_QUANTITIES = ("dist_x", "dist_y", "h0", "y0", "w0", "final_h", "final_loss", "n_epochs", "stopped")
 
 
@@ -40,7 +44,8 @@ def train_rows(cfg: dict, figure: str, names, *, observe_all: bool = False, devi
         arch = arch_of(row)
         observe = list(range(arch.n_acts)) if observe_all else arch.default_observe()
         res = deepnets.train(arch, X, Y, seed=cfg["seed"], lr=row["lr"], epochs=row["epochs"],
-                             optimizer=row["optimizer"], observe=observe, device=device)
+                             optimizer=row["optimizer"], observe=observe, device=device,
+                             progress=PROGRESS_SECONDS, progress_label=f"{figure} {name}")
         print(f"{figure} {name}: {row['epochs']} epochs in {float(res['wall_seconds']):.1f} s")
         meta = dict(figure=figure, panel=name, condition=name, seed=cfg["seed"], learning_rate=row["lr"])
         ep = res["epoch"]
@@ -72,7 +77,8 @@ def fit_pool_trainings(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1,
     seeds = [cfg["seed0"] + i for i in trials]
     X, Y = datasets.two_point(cfg["dx2"], cfg["dy2"])
     res = deepnets.train_batched(arch_of(row), X, Y, seeds, lr=row["lr"], epochs=row["epochs"],
-                                 optimizer=row["optimizer"], device=device)
+                                 optimizer=row["optimizer"], device=device, progress=PROGRESS_SECONDS,
+                                 progress_label=f"b5 pool {arch} batch {batch}")
     print(f"b5 pool {arch}: {len(seeds)} networks x {row['epochs']} epochs in {float(res['wall_seconds']):.1f} s")
     ep = res["epoch"]
     frames = []
@@ -101,8 +107,11 @@ def grid_trainings(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1, dev
     Y = np.stack([d[1] for d in data])
     seeds = [cfg["grid_seed0"] + int(j) for j in points]
     lr = cfg["lr_factor"] * row["lr"]
+    # Only epoch 0 (h0, y0, w0) and the final state are used: no tracking on the other epochs.
     res = deepnets.train_batched(arch_of(row), X, Y, seeds, lr=lr, epochs=cfg["max_epochs"],
-                                 optimizer=row["optimizer"], stop_loss=cfg["stop_loss"], device=device)
+                                 optimizer=row["optimizer"], stop_loss=cfg["stop_loss"], device=device,
+                                 record_every=cfg["max_epochs"], stop_on=cfg.get("dropout_stop_on", "eval"),
+                                 progress=PROGRESS_SECONDS, progress_label=f"b5 grid {arch} batch {batch}")
     print(f"b5 grid {arch} batch {batch}: {len(seeds)} networks, up to {cfg['max_epochs']} epochs, "
           f"{float(res['wall_seconds']):.1f} s; epochs used {res['n_updates'].tolist()}")
     vals = {"dist_x": grid[points, 0], "dist_y": grid[points, 1], "h0": res["h"][:, 0], "y0": res["y"][:, 0],
@@ -111,4 +120,9 @@ def grid_trainings(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1, dev
     meta = dict(figure="b5", panel=arch, condition=arch, learning_rate=lr)
     out = io.concat(io.records(v, quantity=q, source="grid", **meta) for q, v in vals.items())
     out["row"] = points[out["row"].to_numpy()].astype(np.int32)
-    return out
+    if batch:
+        return out
+    # Which loss the stopping rule tested (1 = the train-mode loss, the authors' protocol for dropout; 0 = the
+    # tracked eval-mode loss; the same for the kinds without dropout), for the caption; once per architecture.
+    stop_train = float(str(res["stop_on"]) == "train")
+    return io.concat([out, io.records(stop_train, quantity="stop_on_train", source="summary", **meta)])

@@ -79,7 +79,8 @@ def train(cfg: dict, run: str, figure: str, device: str = "cpu"):
     for seed in seeds:
         res = deepnets.train_batched(arch, data.inputs, data.targets, [seed], lr=r["lr"], epochs=r["epochs"],
                                      optimizer=r["optimizer"], loss=cfg["loss"], batch_size=cfg["batch_size"],
-                                     shuffle=True, observe=cfg["observe"], snapshot_epochs=[-1], device=device)
+                                     shuffle=True, observe=cfg["observe"], snapshot_epochs=[-1], device=device,
+                                     progress=60.0, progress_label=f"{figure} {run} seed {seed}")
         meta = dict(figure=figure, panel=run, condition=run, seed=seed, learning_rate=r["lr"])
         hidden = res["reps"][0]                      # (1, n, P): the final snapshot
         output = res["snapshot_outputs"][0, :, :, 0]  # (1, n)

@@ -90,7 +90,7 @@ def _train(cfg: dict, X, Y, seeds, pair, device):
     res = deepnets.train_batched(arch_of(cfg), X, Y, seeds, lr=s["lr"], epochs=s["epochs"],
                                  optimizer=cfg["optimizer"], loss="half_mse", batch_size=cfg["batch_size"],
                                  shuffle=True, observe=cfg["observe"], track=pair, snapshot_epochs=[-1],
-                                 device=device)
+                                 device=device, progress=60.0, progress_label=f"mnist seeds {list(seeds)}")
     print(f"{len(seeds)} network(s), seeds {list(seeds)}: {s['epochs']} epochs on {len(X)} images in "
           f"{float(res['wall_seconds']):.1f} s")
     return res

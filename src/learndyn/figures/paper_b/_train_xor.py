@@ -54,7 +54,8 @@ def train(cfg: dict, run: str, figure: str = "b6", device: str = "cpu"):
     X, Y = datasets.xor()
     res = deepnets.train(arch_of(row, cfg), X, Y, seed=cfg["seed"], lr=row["lr"], epochs=row["epochs"],
                          optimizer=cfg["optimizer"], loss=cfg["loss"], batch_size=None, observe=row["observe"],
-                         snapshot_epochs=[0, -1], device=device)
+                         snapshot_epochs=[0, -1], device=device, progress=60.0,
+                         progress_label=f"{figure} {run}")
     n = int(row["epochs"])
     final_loss = loss_of(res["snapshot_outputs"][-1], Y, cfg["loss"])
     print(f"{figure} {run}: {n} epochs ({cfg['optimizer']}, lr {row['lr']:g}, gain {row['gain']:g}) in "
