@@ -105,7 +105,7 @@ def test_jacobian_matches_central_differences():
 @pytest.mark.parametrize("P,Dx,Dy,seed,alpha",
                          [(40, 3, 2, 0, 0.4), (25, 1, 1, 1, 0.4), (30, 4, 3, 2, 0.4), (40, 3, 2, 0, 0.2)])
 def test_ode_matches_jacobian_gradient_flow_without_rotation(P, Dx, Dy, seed, alpha):
-    """Spec 7.6: matrix flow (17a-b) from J_f = a u v^T, J_g = s u^T reproduces Eq. 7/21."""
+    """Spec 7, unit check 6: matrix flow (17a-b) from J_f = a u v^T, J_g = s u^T reproduces Eq. 7/21."""
     rng = np.random.default_rng(seed)
     dx = rng.normal(size=Dx)
     dy = rng.normal(size=Dy)
@@ -223,7 +223,7 @@ def test_conserved_quantity_along_solutions_and_reduced_system():
 
 
 def test_final_distance_matches_long_integrations():
-    """Spec 7.2 (fewer draws to stay fast): integrate to t = 1e9 and compare with h_+."""
+    """Spec 7, unit check 2 (fewer draws to stay fast): integrate to t = 1e9 and compare with h_+."""
     rng = np.random.default_rng(5)
     n = 20
     eh, ey, dx2, dy2, h0, y0, w0 = random_draws(rng, n)
@@ -495,7 +495,7 @@ def test_exponential_weighing_explicit_sum():
 
 
 def test_exponential_weighing_class_shortcut_equals_full():
-    """Spec 7.9 on synthetic 'raw-pixel-like' data: well separated classes, one-hot targets."""
+    """Spec 7, unit check 9 on synthetic 'raw-pixel-like' data: well separated classes, one-hot targets."""
     rng = np.random.default_rng(13)
     C, per, dim = 4, 25, 6
     centres = 1000.0 * rng.normal(size=(C, dim))
@@ -520,7 +520,7 @@ def test_exponential_weighing_class_shortcut_equals_full():
 
 @pytest.fixture(scope="module")
 def synthetic_run():
-    """Spec 7.8 data: (eta_h, eta_y) = (7e-4, 4e-2), h0 = 1e-3, y0 = 3e-9, w0 = 4e-5, n = 6000."""
+    """Spec 7, unit check 8 data: (eta_h, eta_y) = (7e-4, 4e-2), h0 = 1e-3, y0 = 3e-9, w0 = 4e-5, n = 6000."""
     t = np.arange(6000.0)
     Z = ef.solve_three_variable(t, [1e-3, 3e-9, 4e-5], 7e-4, 4e-2, 1.0, 0.5)
     return t, Z

@@ -2,7 +2,7 @@
 
 van Rossem & Saxe, "When Representations Align: Universality in Representation
 Learning Dynamics", ICML 2024.  Equation numbers refer to the paper as mapped by
-the project spec (``shared/spec/universality.md``, sections 1-3); the paper text
+the project spec (``docs/spec/universality.md``, sections 1-3); the paper text
 lost its symbols, so every formula here follows the spec.
 
 Conventions (spec, preamble):

@@ -223,9 +223,9 @@ def claims_html(claims: pd.DataFrame, papers: Mapping[str, Mapping], detail: boo
     ``papers``: per paper its :func:`summary_line`, the verdict per figure and (``detail``) every check
     row: claim, measured value, threshold, pass/fail, scale."""
     title = ("Claims: " + ", ".join(f"paper {paper_letter(p)}" for p in papers)) if detail else "Claims summary"
-    intro = ("One row per acceptance check of the specs (<code>../shared/spec/</code>), computed from each figure's "
+    intro = ("One row per acceptance check of the specs (<code>docs/spec/</code>), computed from each figure's "
              "data by its <code>checks</code> function." if detail else
-             "The verdict per figure on the acceptance checks of the specs (<code>../shared/spec/</code>), computed "
+             "The verdict per figure on the acceptance checks of the specs (<code>docs/spec/</code>), computed "
              "from each figure's data by its <code>checks</code> function; every check is listed in each paper's "
              "claims table.")
     body = [f"<h1>{html.escape(title)}</h1>",
