@@ -8,7 +8,7 @@ the part of the paper it restates. These tests check that
 (a) every cited section number is a heading of the spec file the citation refers to (for a letter suffix,
     e.g. "spec 2.3a", also that the section has a paragraph "(a)"), listing every unresolved citation;
 (b) ``docs/references.md`` has a table row for every cited (spec file, section);
-(c) ``docs/spec/`` is an unchanged copy of ``../shared/spec/`` when that folder exists beside the checkout.
+(the vendored copy is the project's own; ``diff -r docs/spec ../shared/spec`` shows whether the shared notes moved on).
 
 Which spec file a citation refers to, in order of precedence: a file named in the citation itself
 ("spec ``lambda-balanced.md`` 2.3", "spec 5.5 of exact-dynamics.md"); a spec file named in the module's
@@ -278,17 +278,6 @@ def test_spec_labels_resolve():
     assert not bad, "unresolved spec labels:\n" + "\n".join(bad)
 
 
-def _shared_spec() -> Path | None:
-    for cand in (ROOT.parent / "shared" / "spec", ROOT / "shared" / "spec"):
-        if cand.is_dir():
-            return cand
-    return None
-
-
-@pytest.mark.skipif(_shared_spec() is None, reason="no ../shared/spec beside the checkout")
-def test_vendored_specs_equal_the_shared_specs():
-    shared = _shared_spec()
-    for f in SPEC_FILES:
-        assert (SPEC_DIR / f).read_bytes() == (shared / f).read_bytes(), \
-            f"docs/spec/{f} differs from {shared / f}: re-copy it (the repository's copy is the one the code cites)"
-    assert sorted(p.name for p in shared.glob("*.md")) == sorted(SPEC_FILES)
+# docs/spec/ is the project's own copy: the code cites it, whatever later happens to ../shared/spec (a suite that
+# failed because a file outside the repository changed would not be green "on any day"). To see whether the
+# shared notes moved on: diff -r docs/spec ../shared/spec
