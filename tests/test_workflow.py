@@ -6,6 +6,7 @@ configuration must fail before any job starts with a message naming the key.
 """
 
 import hashlib
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -77,22 +78,38 @@ def test_core_change_reruns_dependent_rules(smoke_run):
     assert "a1_compute" in res.stdout  # fig1 uses exact.py too
 
 
-def test_bad_config_is_rejected_before_any_job(tmp_path):
-    cases = [
-        (["scale=huge"], "'scale'"),
-        (["paper_a={fig1: {n_stepz: 5}}"], "paper_a.fig1"),
-        (["paper_a={fig2: {sweep: {n_etas: 1}}}"], "paper_a.fig2.sweep.n_etas"),
-        (["paper_a={fig1: {d_variant: maybe}}"], "paper_a.fig1.d_variant"),
-        (["batches={a2_sweep: 0}"], "batches.a2_sweep"),
-    ]
-    for overrides, needle in cases:
-        res = _run(["-n", "--cores", "1", "--directory", str(tmp_path), "--snakefile", str(REPO / "Snakefile"),
-                    "--configfile", str(REPO / "config.yaml"), "--config", *overrides], REPO, timeout=120)
-        out = res.stdout + res.stderr
-        assert res.returncode != 0, overrides
-        assert needle in out, (needle, out[-2000:])
-        assert "invalid configuration" in out or "not a preset" in out
-    assert not (tmp_path / "results").exists()
+# Bad configurations for real snakemake invocations: (name, --configfile content, the one key it breaks). Each
+# breaks exactly one rule of its class; tests/test_config_validation.py covers many more cases by direct calls.
+BAD_CONFIGS = [
+    ("type", "paper_a:\n  fig1:\n    n_steps: many\n", "paper_a.fig1.n_steps"),
+    ("range", "paper_a:\n  fig2:\n    sweep:\n      n_etas: 1\n", "paper_a.fig2.sweep.n_etas"),
+    ("batches range", "batches:\n  a2_sweep: 0\n", "batches.a2_sweep"),
+    ("non-finite", "paper_a:\n  fig1:\n    learning_rate: .nan\n", "paper_a.fig1.learning_rate"),
+    # the user's value wins over the smoke preset's (n_picks 3): 13 > 4 networks x 3 rates of the smoke sweep
+    ("relation", "scale: smoke\npaper_a:\n  fig2:\n    sweep:\n      n_picks: 13\n", "paper_a.fig2.sweep.n_picks"),
+    ("name", "batches:\n  a2_swep: 2\n", "batches.a2_swep"),
+]
+
+
+@pytest.mark.parametrize("name, text, key", BAD_CONFIGS, ids=[c[0] for c in BAD_CONFIGS])
+def test_bad_config_is_rejected_before_any_job(tmp_path, name, text, key):
+    """A real run (not a dry run) of a cheap target with one bad value in an extra --configfile fails while the
+    Snakefile is parsed: exit code != 0, exactly the bad key named with what is allowed, no job, no outputs.
+    The non-finite case also passes a nested --config value, which must be read as a number (not as text)."""
+    (tmp_path / "bad.yaml").write_text(text)
+    extra = ["--config", "batches={a2_sweep: 2}"] if name == "non-finite" else []
+    res = _run(["--cores", "1", "--directory", str(tmp_path), "--snakefile", str(REPO / "Snakefile"),
+                "--configfile", str(REPO / "config.yaml"), str(tmp_path / "bad.yaml"), *extra, "--", "fig_a1"],
+               REPO, timeout=120)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-2000:]
+    assert "invalid configuration" in out, out[-2000:]
+    named = re.findall(r"config key '([^']*)'", out)
+    assert named == [key], (named, out[-2000:])
+    assert re.search(rf"config key '{re.escape(key)}': .*; allowed: ", out), out[-2000:]
+    assert "Building DAG of jobs" not in out
+    for path in ("results", "logs", ".snakemake/metadata", ".snakemake/incomplete"):
+        assert not (tmp_path / path).exists(), path
 
 
 def test_lint_is_clean():

@@ -1,87 +1,67 @@
 # Shared helpers of the workflow: config presets and validation (before any job starts),
 # dependency tracking of the core package, output locations, the list of all figure targets.
 import ast
-import copy
+import importlib.util
 import json
+import sys
 from pathlib import Path
 
-import jsonschema
-import yaml
+from snakemake.common.configfile import load_configfile
 from snakemake.exceptions import WorkflowError
 
 ROOT = Path(workflow.basedir)
 SRC = ROOT / "src"
-SCHEMAS = ROOT / "workflow" / "schemas"
 RESULTS = Path("results")
 LOGS = Path("logs")
 ALL_TARGETS = []  # every figure's files; each paper's rule file appends its own
 
 
 # ------------------------------------------------------------------ configuration
-def _deep_merge(base, over):
-    out = copy.deepcopy(base)
-    for key, val in over.items():
-        if isinstance(val, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], val)
-        else:
-            out[key] = copy.deepcopy(val)
-    return out
+# Validation lives in workflow/scripts/config_validation.py (pure Python, tested directly): JSON schemas
+# (workflow/schemas), finite numbers, a table of relational rules (ordered ranges, relations between keys, names
+# that must exist, bounds on step counts), batch keys vs the batched rules. It runs here, while the Snakefile is
+# parsed, so a bad value fails before any job starts, naming the dotted key and what is allowed.
+def _load_config_validation():
+    spec = importlib.util.spec_from_file_location(
+        "learndyn_config_validation", ROOT / "workflow" / "scripts" / "config_validation.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up by name
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def _schema(name):
-    with open(SCHEMAS / name) as fh:
-        return yaml.safe_load(fh)
+CONFIG_VALIDATION = _load_config_validation()
 
 
-def _describe(error, schema_root):
-    path = ".".join(str(p) for p in error.absolute_path) or "<top level>"
-    msg = error.message
-    if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        msg += f"; allowed keys here: {', '.join(allowed)}"
-    elif error.validator == "required":
-        msg += " (add it to config.yaml)"
-    return f"config key '{path}': {msg}"
-
-
-def validate_config(cfg, where="config.yaml"):
-    """Validate the merged config against workflow/schemas; raise one error naming every bad key."""
-    problems = []
-    top = _schema("config.schema.yaml")
-    validator = jsonschema.Draft202012Validator(top)
-    problems += [_describe(e, top) for e in validator.iter_errors(cfg)]
-    # each paper section holds one entry per figure, validated by workflow/schemas/<paper>/<figure>.schema.yaml
-    for section in sorted(k for k in cfg if k.startswith("paper_") and isinstance(cfg[k], dict)):
-        files = {f.name.removesuffix(".schema.yaml"): f for f in (SCHEMAS / section).glob("*.schema.yaml")}
-        for key in sorted(set(cfg[section]) - set(files)):
-            problems.append(f"config key '{section}.{key}': unknown figure; allowed: {', '.join(sorted(files)) or 'none yet'}")
-        for key in sorted(set(files) - set(cfg[section])):
-            problems.append(f"config key '{section}.{key}' is missing (add it to config.yaml)")
-        for key in sorted(set(files) & set(cfg[section])):
-            sch = _schema(files[key].relative_to(SCHEMAS))
-            for e in jsonschema.Draft202012Validator(sch).iter_errors(cfg[section][key]):
-                e.path.appendleft(key)
-                e.path.appendleft(section)
-                problems.append(_describe(e, sch))
-    if problems:
-        raise WorkflowError(f"invalid configuration ({where}):\n  " + "\n  ".join(sorted(set(problems))))
+def _user_values():
+    """The values the user gave: extra --configfile files (not the workflow's own config.yaml) and --config
+    entries (values nested in a --config mapping arrive as text: read as YAML where the schema wants no text).
+    Returns (values, paths of the --config entries). They win over the scale preset (README, Configuration)."""
+    settings = getattr(workflow, "config_settings", None)
+    if settings is None:
+        return {}, []
+    own = (ROOT / "config.yaml").resolve()
+    values = {}
+    for f in settings.configfiles:
+        if Path(f).resolve() != own:
+            values = CONFIG_VALIDATION.deep_merge(values, load_configfile(f) or {})
+    cli = CONFIG_VALIDATION.coerce_cli(json.loads(json.dumps(dict(settings.config or {}), default=dict)))
+    values = CONFIG_VALIDATION.deep_merge(values, cli)
+    return values, [p for p, _ in CONFIG_VALIDATION.atoms(cli)]
 
 
 def resolve_config(raw):
-    """Apply the scale preset and validate (every preset is checked, not only the chosen one)."""
-    raw = dict(raw)
-    presets = raw.pop("presets", {}) or {}
-    scale = raw.get("scale", "full")
-    if scale not in presets and scale != "full":
-        raise WorkflowError(f"config key 'scale': {scale!r} is not a preset; allowed: {sorted(set(presets) | {'full'})}")
-    for name, over in presets.items():
-        if not isinstance(over, dict):
-            raise WorkflowError(f"config key 'presets.{name}' must be a mapping")
-        merged = _deep_merge(raw, over)
-        merged["scale"] = scale
-        validate_config(merged, where=f"config.yaml with preset '{name}'")
-    cfg = _deep_merge(raw, presets.get(scale, {}))
-    validate_config(cfg)
+    """Apply the scale preset (user values win over it) and validate every preset; notes go to stderr."""
+    user, cli_paths = _user_values()
+    try:
+        cfg, notes = CONFIG_VALIDATION.resolve(raw, user, cli_paths)
+    except CONFIG_VALIDATION.ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    for note in notes[:10]:
+        print(f"config: {note}", file=sys.stderr)
+    if len(notes) > 10:
+        print(f"config: ... and {len(notes) - 10} more of your values replace preset values", file=sys.stderr)
     return cfg
 
 
