@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics as _metrics
+from .tasks import optimal_loss
+from .timegrid import as_time, chunks
 
 
 class SingularBError(ValueError):
@@ -86,15 +87,6 @@ class RiccatiFactors:
     m3: np.ndarray
     zv: np.ndarray
     zu: np.ndarray
-
-
-def _as_time(t) -> np.ndarray:
-    t = np.atleast_1d(np.asarray(t, dtype=float))
-    if t.ndim != 1:
-        raise ValueError(f"t must be a scalar or a 1-D array of times, got shape {t.shape}")
-    if np.any(t < 0) or not np.all(np.isfinite(t)):
-        raise ValueError("t must be finite and non-negative (time in units of tau)")
-    return t
 
 
 def riccati_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
@@ -167,11 +159,6 @@ def _za(f: RiccatiFactors, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return z_top, z_bot, a
 
 
-def _chunks(t: np.ndarray, chunk: int):
-    for i in range(0, len(t), chunk):
-        yield slice(i, min(i + chunk, len(t)))
-
-
 def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TIME_CHUNK,
         balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
     """``QQ^T(t)`` of a zero-balanced two-layer linear network: paper A Theorem 3.1, Eq. (spec 2.3).
@@ -186,11 +173,11 @@ def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TI
     :func:`check_zero_balanced`) and :class:`SingularBError` if assumption 3.1 fails (see
     :func:`learndyn.init.fix_det_sign`).
     """
-    t = _as_time(t)
+    t = as_time(t)
     f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
     n = f.ni + f.no
     out = np.empty((len(t), n, n))
-    for sl in _chunks(t, chunk):
+    for sl in chunks(len(t), chunk):
         zt, zb, a = _za(f, t[sl])
         z = np.concatenate([zt, zb], axis=1)                        # (T, n, k)
         out[sl] = z @ np.linalg.solve(a, np.swapaxes(z, 1, 2))
@@ -204,10 +191,10 @@ def network_function(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t,
     Cheaper than :func:`qqt` when only the function (or the loss) is needed.
     Shapes and errors as :func:`qqt`; returns ``(T, No, Ni)``.
     """
-    t = _as_time(t)
+    t = as_time(t)
     f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
     out = np.empty((len(t), f.no, f.ni))
-    for sl in _chunks(t, chunk):
+    for sl in chunks(len(t), chunk):
         zt, zb, a = _za(f, t[sl])
         out[sl] = zb @ np.linalg.solve(a, np.swapaxes(zt, 1, 2))
     return out
@@ -227,7 +214,7 @@ def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndar
 
     ``sigma_yy (No, No)``; other shapes and errors as :func:`qqt`. Returns ``(T,)``.
     """
-    t = _as_time(t)
+    t = as_time(t)
     f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
     k = len(f.st)
     idx = np.arange(k)
@@ -239,7 +226,7 @@ def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndar
     cv = f.zv.T @ f.zv
     cu = f.zu.T @ f.zu
     out = np.empty(len(t))
-    for sl in _chunks(t, chunk):
+    for sl in chunks(len(t), chunk):
         tt = t[sl]
         n = len(tt)
         e = np.exp(-f.st[None, :] * tt[:, None])
@@ -263,7 +250,7 @@ def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndar
         sq = (np.einsum("tij,tji->t", ainv @ gb, ainv @ gt)
               - 2.0 * np.einsum("tij,tji->t", ainv, h) + np.sum(f.st ** 2))
         out[sl] = 0.5 * sq
-    return out + _metrics.optimal_loss(sigma_yx, sigma_yy)
+    return out + optimal_loss(sigma_yx, sigma_yy)
 
 
 def limit(sigma_yx: np.ndarray) -> np.ndarray:
@@ -287,7 +274,7 @@ def fukumizu_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) ->
     ``w1 (Nh, n)``, ``w2 (n, Nh)``, ``sigma_yx (n, n)``, ``t`` scalar or ``(T,)``.
     Returns ``P (T, 2n, Nh)``, ``K (T, Nh, Nh)``.
     """
-    t = _as_time(t)
+    t = as_time(t)
     w1 = np.asarray(w1, dtype=float)
     w2 = np.asarray(w2, dtype=float)
     sigma_yx = np.asarray(sigma_yx, dtype=float)
@@ -336,7 +323,7 @@ def loss_from_factors(f: RiccatiFactors, t, optimal_loss: float = 0.0, chunk: in
     ``t`` scalar or ``(T,)`` times in units of tau; ``optimal_loss``: ``L*`` (``metrics.optimal_loss``;
     0 gives ``L - L*``). Returns ``(T,)``.
     """
-    t = _as_time(t)
+    t = as_time(t)
     st = f.st
     k = len(st)
     idx = np.arange(k)
@@ -350,7 +337,7 @@ def loss_from_factors(f: RiccatiFactors, t, optimal_loss: float = 0.0, chunk: in
     has_m3 = bool(np.any(f.m3))
     s2 = float(np.sum(st ** 2))
     out = np.empty(len(t))
-    for sl in _chunks(t, chunk):
+    for sl in chunks(len(t), chunk):
         tt = t[sl]
         n = len(tt)
         e = np.exp(-st[None, :] * tt[:, None])

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import metrics as _metrics
-from .exact import TIME_CHUNK, NotBalancedError, SingularBError, _chunks
+from .exact import TIME_CHUNK, NotBalancedError, SingularBError
+from .timegrid import as_time, chunks
 from .init import random_orthogonal
 
 
@@ -413,7 +414,7 @@ def qqt_from_p0(p0: np.ndarray | None, sigma_yx: np.ndarray, lam: float, t, *, c
     ``(T, n, n)``. ``on_singular``: see :func:`stable_factors`. Pass a factor ``l0 (n, k)``, ``p0 = l0 l0^T``
     (e.g. ``evaluate(..., factor=True)`` of the previous phase), instead of ``p0`` (None) for exact rank.
     """
-    t = _times(t)
+    t = as_time(t, allow_inf=True)
     f = stable_factors(p0, sigma_yx, lam, l0=l0, on_singular=on_singular)
     return evaluate(f, t, chunk=chunk)
 
@@ -422,22 +423,15 @@ def evaluate(f: StableFactors, t, chunk: int = TIME_CHUNK, factor: bool = False)
     """Evaluate precomputed :class:`StableFactors` at times ``t`` (spec 2.3a); returns ``QQ^T (T, n, n)``, or
     with ``factor=True`` a factor ``B (T, n, r)`` with ``QQ^T = B B^T`` (exact rank, for restarting the closed
     form at a task switch via ``qqt_from_p0(..., l0=B[-1])``)."""
-    t = _times(t)
+    t = as_time(t, allow_inf=True)
     n = f.ni + f.no
     out = np.empty((len(t), n, len(f.mu_s) if factor else n))
-    for sl in _chunks(t, chunk):
+    for sl in chunks(len(t), chunk):
         y, j = _stable_parts(f, t[sl])
         rr = np.linalg.qr(j, mode="r")                                       # Omega = R^T R
         x = np.linalg.solve(np.swapaxes(rr, 1, 2), np.swapaxes(y, 1, 2))    # R^{-T} Y^T
         out[sl] = np.swapaxes(x, 1, 2) if factor else np.swapaxes(x, 1, 2) @ x
     return out
-
-
-def _times(t) -> np.ndarray:
-    t = np.atleast_1d(np.asarray(t, dtype=float))
-    if t.ndim != 1 or np.any(np.isnan(t)) or np.any(t < 0):
-        raise ValueError("t must be a scalar or a 1-D array of non-negative times in units of tau (inf allowed)")
-    return t
 
 
 def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, lam: float | None = None, *,
@@ -452,7 +446,7 @@ def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, lam: float | No
     Raises :class:`learndyn.exact.SingularBError` when the flow ends on a saddle and
     ``on_singular="raise"`` (see :func:`stable_factors`).
     """
-    return evaluate(factors(w1, w2, sigma_yx, lam, on_singular=on_singular), _times(t), chunk=chunk)
+    return evaluate(factors(w1, w2, sigma_yx, lam, on_singular=on_singular), as_time(t, allow_inf=True), chunk=chunk)
 
 
 def factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, lam: float | None = None, *,
@@ -481,7 +475,7 @@ def qqt_direct(p0: np.ndarray, sigma_yx: np.ndarray, lam: float, t) -> np.ndarra
     it loses accuracy once ``(mu_max - mu_min) t >~ 30`` and overflows near ``mu_max t ~ 350``: a reference
     for short times. Returns ``(T, n, n)``.
     """
-    t = _times(t)
+    t = as_time(t, allow_inf=True)
     mu, o = f_eig(sigma_yx, lam)
     ph = o.T @ np.asarray(p0, dtype=float) @ o
     e = np.exp(mu[None, :] * t[:, None])                                   # (T, n)
@@ -586,7 +580,7 @@ def kernel_distance(qa: np.ndarray, qb: np.ndarray, ni: int, x: np.ndarray) -> n
 def shallow_limit(w0: np.ndarray, sigma_yx: np.ndarray, lam: float, t) -> np.ndarray:
     """Large-|lambda| law ``W2W1(t) ~ sigma_yx + (W(0) - sigma_yx) exp(-|lam| t)`` (spec 2.5, equal dims):
     linear regression with a learning rate scaled by |lambda|. ``w0 (No, Ni)``; returns ``(T, No, Ni)``."""
-    t = _times(t)
+    t = as_time(t, allow_inf=True)
     e = _decay(np.full(1, -abs(lam)), t[:, None])[:, 0]
     return sigma_yx[None] + (np.asarray(w0) - sigma_yx)[None] * e[:, None, None]
 
@@ -602,7 +596,7 @@ def mode_strength(a0, s, lam, t) -> np.ndarray:
     ``a0, s, lam`` broadcast to a shape ``B`` (``s > 0``), ``t (T,)``; returns ``B + (T,)``.
     """
     a0, s, lam = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a0, s, lam)))
-    t = _times(t)
+    t = as_time(t, allow_inf=True)
     a0_, s_, l_ = a0[..., None], s[..., None], lam[..., None]
     k = np.sqrt(l_ * l_ + 4 * s_ * s_)
     wp, wm = 2 * s_ + k, 2 * s_ - k

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .exact import limit
 from .init import balancedness as _balancedness
-
-
-def optimal_loss(sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> float:
-    """Global minimum ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2`` for whitened inputs (spec 1.1)."""
-    return 0.5 * float(np.trace(sigma_yy)) - 0.5 * float(np.sum(np.asarray(sigma_yx) ** 2))
+from .tasks import optimal_loss
 
 
 def loss(w: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> np.ndarray:
@@ -100,8 +97,6 @@ def representation_error(w1tw1: np.ndarray, w2w2t: np.ndarray, sigma_yx: np.ndar
 
     ``w1tw1 (..., Ni, Ni)``, ``w2w2t (..., No, No)``, ``sigma_yx (No, Ni)``; returns two ``(...)`` arrays.
     """
-    from .exact import limit  # exact imports this module
-
     ni = np.shape(sigma_yx)[1]
     rich = split_qqt(limit(sigma_yx), ni)
     d1 = np.asarray(w1tw1) - rich["W1tW1"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import _as_time
+from .timegrid import as_time
 
 
 def reversal_modes(s: np.ndarray, s_task: np.ndarray, b: np.ndarray, c: np.ndarray, t) -> np.ndarray:
@@ -27,7 +27,7 @@ def reversal_modes(s: np.ndarray, s_task: np.ndarray, b: np.ndarray, c: np.ndarr
     ``b^2 = 4, c = 0`` (sigmoid to ``s~_i``), reversed mode ``b = 0, c^2 = 4`` (decays to 0). The network function
     is ``W(t) = U~ diag(m(t)) V~^T``. ``s, s_task, b, c (k,)``, ``t`` scalar or ``(T,)``; returns ``(T, k)``.
     """
-    t = _as_time(t)[:, None]
+    t = as_time(t)[:, None]
     s, st, b2, c2 = (np.asarray(a, dtype=float)[None] for a in (s, s_task, np.square(b), np.square(c)))
     e2 = np.exp(-2.0 * st * t)
     e4 = e2 * e2
@@ -93,7 +93,7 @@ def shallow_network_function(w0: np.ndarray, sigma_yx: np.ndarray, t) -> np.ndar
 
     ``w0 (No, Ni)``, ``sigma_yx (No, Ni)``, ``t`` scalar or ``(T,)``; returns ``(T, No, Ni)``.
     """
-    t = _as_time(t)
+    t = as_time(t)
     sigma_yx = np.asarray(sigma_yx, dtype=float)
     return sigma_yx[None] + (np.asarray(w0, dtype=float) - sigma_yx)[None] * np.exp(-t)[:, None, None]
 
@@ -115,7 +115,7 @@ def shallow_modes(w0: np.ndarray, sigma_yx: np.ndarray, t) -> np.ndarray:
     ``W(t) = U0 diag(b(t)) V0^T``. Equals :func:`shallow_network_function` exactly when ``U0^T sigma_yx V0`` is
     diagonal. ``w0 (No, Ni)``, ``sigma_yx (No, Ni)``, ``t`` scalar or ``(T,)``; returns ``(T, No, Ni)``.
     """
-    t = _as_time(t)
+    t = as_time(t)
     u0, s0, v0t = np.linalg.svd(np.asarray(w0, dtype=float), full_matrices=False)
     k = np.einsum("ik,ij,kj->k", u0, np.asarray(sigma_yx, dtype=float), v0t)
     e = np.exp(-t)[:, None]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import _as_time, fukumizu_factors
+from .exact import fukumizu_factors
+from .timegrid import as_time
 
 
 def p_k(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +38,7 @@ def p_k_svd(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> tuple[np
 
     Shapes as :func:`p_k`. Needs exactly balanced weights with ``rank W2 W1(0) = n``.
     """
-    t = _as_time(t)
+    t = as_time(t)
     w1 = np.asarray(w1, dtype=float)
     w2 = np.asarray(w2, dtype=float)
     u, s, vh = np.linalg.svd(w2 @ w1)

@@ -12,6 +12,12 @@ import numpy as np
 from . import init as _init
 
 
+
+def optimal_loss(sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> float:
+    """Global minimum ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2`` of a linear task with whitened inputs
+    (spec 1.1; ``sigma_yx (No, Ni)``, ``sigma_yy (No, No)``)."""
+    return 0.5 * float(np.trace(sigma_yy)) - 0.5 * float(np.sum(np.asarray(sigma_yx) ** 2))
+
 @dataclass(frozen=True)
 class Task:
     """A regression task with whitened inputs.

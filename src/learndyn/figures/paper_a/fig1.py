@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import exact, init, io, plotting, simulate, tasks
+from ..shared import network_schematic
 
 PANELS = ("B", "C", "D")
 
@@ -79,29 +80,12 @@ def checks(df, cfg: dict):
     return io.check_table(rows)
 
 
-def _schematic(ax, ni: int, nh: int, no: int) -> None:
-    layers = [ni, nh, no]
-    xs = [0.0, 1.0, 2.0]
-    pos = [np.linspace(-(n - 1) / 2, (n - 1) / 2, n) / max(layers) * 2 for n in layers]
-    for li in range(2):
-        for ya in pos[li]:
-            for yb in pos[li + 1]:
-                ax.plot([xs[li], xs[li + 1]], [ya, yb], color="0.75", lw=0.4, zorder=1)
-    colours = ["#0071b2", "0.5", "#d65c00"]
-    for x, p, c in zip(xs, pos, colours):
-        ax.scatter(np.full_like(p, x), p, s=40, color=c, zorder=2, edgecolor="k", lw=0.4)
-    for x, lab in zip(xs, ["input $x$", "hidden $h$", "output $\\hat y$"]):
-        ax.text(x, -1.35, lab, ha="center", va="top", fontsize=7)
-    ax.text(0.5, 1.2, "$W_1$", ha="center"); ax.text(1.5, 1.2, "$W_2$", ha="center")
-    ax.set_xlim(-0.4, 2.4); ax.set_ylim(-1.7, 1.45); ax.axis("off")
-
-
 def draw(df, cfg: dict):
     """Figure 1: schematic (A) and outputs vs step for the three initialisations (B-D)."""
     plotting.apply_style()
     fig = plotting.figure(9.0, 2.9)
     axes = [fig.add_axes([0.03 + i * 0.245, 0.33, 0.19, 0.57]) for i in range(4)]
-    _schematic(axes[0], cfg["n_in"], cfg["n_hidden"], cfg["n_out"])
+    network_schematic(axes[0], cfg["n_in"], cfg["n_hidden"], cfg["n_out"])
     plotting.panel_label(axes[0], "A", dx=-0.05)
     eta = cfg["learning_rate"]
     n_items = cfg["n_items"]

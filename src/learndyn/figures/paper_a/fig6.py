@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import exact, init, io, plotting, reversal, simulate, tasks
+from ..shared import mds_embedding
 from .fig3 import LIVING_NAMES, draw_svd, draw_tree, first_below, svd_records
 
 ROWS = ("top", "bottom")
@@ -87,15 +88,6 @@ def _tasks(h: dict) -> dict:
     return {"living": tasks.hierarchy("living_kingdom", pert),
             "revised": tasks.hierarchy("living_kingdom", pert, revised_feature=h["revised_feature"]),
             "colour": tasks.hierarchy("colour", pert)}
-
-
-def mds_embedding(points: np.ndarray, m: dict) -> np.ndarray:
-    """2-D metric MDS (scikit-learn SMACOF on Euclidean distances, spec Fig. 6G/H) of ``points (P, D)``;
-    ``m``: ``n_init``, ``eps``, ``max_iter``, ``seed``. Returns ``(P, 2)``."""
-    from sklearn.manifold import MDS
-    mds = MDS(n_components=2, metric_mds=True, metric="euclidean", n_init=m["n_init"], init="random",
-              eps=m["eps"], max_iter=m["max_iter"], random_state=m["seed"])
-    return mds.fit_transform(np.asarray(points, dtype=np.float64))
 
 
 def compute_hierarchy(cfg: dict):

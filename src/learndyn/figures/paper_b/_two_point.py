@@ -37,7 +37,7 @@ def _grid(g: dict) -> np.ndarray:
     return np.logspace(g["min_exp"], g["max_exp"], g["n"])
 
 
-def _theory_curve(t, z0, eh, ey, dx2, dy2):
+def theory_curve(t, z0, eh, ey, dx2, dy2):
     """ODE (Eq. 21) on ``t`` with the fitted rates; NaN where it cannot be integrated."""
     try:
         return effective.solve_three_variable(t, z0, eh, ey, dx2, dy2, **THEORY_TOL)
@@ -59,7 +59,7 @@ def fit_one(h, y, w, loss, dx2, dy2, m0_sq, cfg: dict) -> dict:
     t = np.arange(len(h), dtype=float)
     fit = effective.fit_effective_rates(h, y, w, dx2, dy2, t=t, grid=_grid(cfg["fit_grid"]))
     eh, ey, _ = fit.positive_rates
-    z = _theory_curve(t, np.array([h[0], y[0], w[0]]), eh, ey, dx2, dy2)
+    z = theory_curve(t, np.array([h[0], y[0], w[0]]), eh, ey, dx2, dy2)
     out = {"eta_h": fit.eta_h, "eta_y": fit.eta_y, "fit_loss": fit.loss, "nonpositive": float(fit.nonpositive),
            "curve_eta_h": eh, "curve_eta_y": ey}
     out.update({f"nrmse_{q}": nrmse(s, z[:, i]) for i, (q, s) in enumerate((("h", h), ("y", y), ("w", w)))})

@@ -33,7 +33,7 @@ def fit(table, cfg: dict):
     g = cfg["fit_grid"]
     res = effective.fit_effective_rates(h, y, w, dx2, dy2, t=t, grid=np.logspace(g["min_exp"], g["max_exp"], g["n"]))
     eh, ey, _ = res.positive_rates
-    z = tp._theory_curve(t, np.array([h[0], y[0], w[0]]), eh, ey, dx2, dy2)
+    z = tp.theory_curve(t, np.array([h[0], y[0], w[0]]), eh, ey, dx2, dy2)
     out = {"eta_h": res.eta_h, "eta_y": res.eta_y, "fit_loss": res.loss, "nonpositive": float(res.nonpositive)}
     out.update({f"nrmse_{q}": tp.nrmse(s, z[:, i]) for i, (q, s) in enumerate((("h", h), ("y", y), ("w", w)))})
     ok = res.eta_h > 0 and res.eta_y > 0

@@ -15,7 +15,7 @@ import numpy as np
 
 from ... import io, plotting, simulate
 from ... import lambda_balanced as lb
-from ..paper_a.fig1 import _schematic
+from ..shared import network_schematic
 from ._common import assemble, max_dev, run_pair, symlog_label
 
 FIG = "c1"
@@ -87,7 +87,7 @@ def draw(df, cfg: dict):
     fig = plotting.figure(11.0, 3.0)
     lams = cfg["lambdas"]
     ax_a = fig.add_axes([0.015, 0.3, 0.15, 0.6])
-    _schematic(ax_a, cfg["n_in"], cfg["n_hidden"], cfg["n_out"])
+    network_schematic(ax_a, cfg["n_in"], cfg["n_hidden"], cfg["n_out"])
     ax_a.text(1.0, -2.05, "$W_2^\\top W_2 - W_1W_1^\\top = \\lambda I$", ha="center", fontsize=7)
     ax_a.set_ylim(-2.3, 1.45)
     plotting.panel_label(ax_a, "A", dx=-0.05)

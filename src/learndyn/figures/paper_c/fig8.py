@@ -17,7 +17,7 @@ import numpy as np
 
 from ... import io, plotting, tasks
 from ... import lambda_balanced as lb
-from ..paper_a.fig6 import mds_embedding
+from ..shared import mds_embedding
 from ._common import run_pair
 
 FIG = "c8"
