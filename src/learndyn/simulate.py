@@ -384,3 +384,59 @@ def gd_linear_until(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learni
         w1, w2 = tr.w1, tr.w2
     return StoppedRun(stop=stop, n_steps=start, loss=np.concatenate(losses),
                       keep={name: np.concatenate(v) for name, v in kept.items()}, at_stop=found)
+
+
+def gd_nonlinear_mixed(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, learning_rate: float,
+                       n_steps: int, activations: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`gd_nonlinear` for a batch of networks that share shapes and data but not the hidden nonlinearity
+    (spec 1.1; paper A Fig. 5B trains the tanh and the ReLU network of one draw this way): member ``b`` uses
+    ``activations[b]``. Each member's arithmetic is that of :func:`gd_nonlinear` with its own activation (the
+    same operations in the same order, so the results are identical); the batch only shares the Python loop.
+
+    ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` initial weights (the same for every member) or ``(B, Nh, Ni)``,
+    ``(B, No, Nh)``; ``x (Ni, N)``, ``y (No, N)``; ``learning_rate`` scalar.
+    Returns ``w1 (B, Nh, Ni)``, ``w2 (B, No, Nh)`` after ``n_steps`` updates and the final loss ``(B,)``.
+    """
+    for act in activations:
+        _check_activation(act)
+    b = len(activations)
+    w1 = np.array(np.broadcast_to(w1, (b,) + np.shape(w1)[-2:]), dtype=float)
+    w2 = np.array(np.broadcast_to(w2, (b,) + np.shape(w2)[-2:]), dtype=float)
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    xt = np.swapaxes(x, -1, -2)
+    n = x.shape[-1]
+    lr = np.broadcast_to(np.asarray(learning_rate, dtype=float).reshape(-1), (b,)).reshape(b, 1, 1)
+    kinds = {act: [i for i, a in enumerate(activations) if a == act] for act in set(activations)}
+    sl = {act: (slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else idx)
+          for act, idx in kinds.items()}
+    loss = np.empty(b)
+    for step in range(n_steps + 1):
+        z = w1 @ x
+        h = np.empty_like(z)
+        for act, s in sl.items():
+            if act == "linear":
+                h[s] = z[s]
+            elif act == "tanh":
+                h[s] = np.tanh(z[s])
+            else:
+                h[s] = np.maximum(z[s], 0.0)
+        e = y - w2 @ h
+        back = np.swapaxes(w2, -1, -2) @ e
+        for act, s in sl.items():
+            if act == "tanh":
+                back[s] *= 1.0 - h[s] * h[s]
+            elif act == "relu":
+                back[s] *= z[s] > 0.0
+        if step == n_steps:
+            loss[:] = 0.5 * np.einsum("...ij,...ij->...", e, e) / n
+            break
+        g1 = back @ xt
+        g1 *= -1.0 / n
+        g2 = e @ np.swapaxes(h, -1, -2)
+        g2 *= -1.0 / n
+        g1 *= lr
+        g2 *= lr
+        w1 -= g1
+        w2 -= g2
+    return w1, w2, loss

@@ -430,7 +430,12 @@ rule b5_grid:
     params:
         module=TRAIN_MODULE,
         function="grid_trainings",
-        cfg=lambda w: _b5_train_cfg(w.arch, ("dist_x", "dist_y", "grid_seed0", "lr_factor", "max_epochs", "stop_loss")),
+        # dropout_stop_on only for the dropout net: editing it never reruns the other architectures' grids
+        cfg=lambda w: _b5_train_cfg(
+            w.arch,
+            ("dist_x", "dist_y", "grid_seed0", "lr_factor", "max_epochs", "stop_loss")
+            + (("dropout_stop_on",) if B_CFG["fig2"]["rows"][w.arch]["kind"] == "dropout" else ()),
+        ),
         kwargs=lambda w: {"arch": w.arch, "batch": int(w.batch), "n_batches": len(B5_GRID_BATCHES), "device": torch_device()},
     conda:
         "../../envs/torch.yaml"

@@ -15,6 +15,11 @@ import numpy as np
 from ... import exact, init, io, metrics, plotting, simulate, tasks
 
 AB_PANELS = ("A", "B")
+PRECISION_NOTE = {
+    "float32": " as the authors' JAX code (the stopping rule |dL| < 1e-15 then fires right after step min_steps for "
+               "the larger learning rates)",
+    "float64": " (the authors trained in float32; float64 runs more steps before the stopping rule fires)",
+}
 QUANTITIES = ("loss", "W2W1", "W1tW1", "W2W2t", "ntk")
 LABELS = {"loss": "loss", "W2W1": "$W_2W_1$", "W1tW1": "$W_1^TW_1$", "W2W2t": "$W_2W_2^T$", "ntk": "NTK"}
 COLOURS = {"loss": "#000000", "W2W1": "#0071b2", "W1tW1": "#d65c00", "W2W2t": "#009e73", "ntk": "#cc79a7"}
@@ -101,35 +106,86 @@ def learning_rates(c: dict) -> np.ndarray:
     return np.geomspace(c["eta_max"], c["eta_min"], c["n_etas"])
 
 
+def sweep_precision(c: dict):
+    """NumPy dtype of the panel-C/D training (``sweep.precision``: ``float32`` as the authors' JAX code, or
+    ``float64``); the closed form is always evaluated in float64."""
+    return np.dtype(c["precision"]).type
+
+
+def sweep_training(net: dict, c: dict):
+    """Panel C/D training of one network (spec Fig. 2C): full-batch GD on the correlation matrices, its
+    learning rates trained as one batch (they share the layer shapes) in ``sweep.precision``, until every
+    learning rate has met the stopping rule (checked every 500 steps; later steps never change earlier
+    ones). Returns the :class:`learndyn.simulate.Trajectory` (``loss (S+1, n_etas)``) and the stop index
+    per learning rate."""
+    etas = learning_rates(c)
+    task = net["task"]
+    done = lambda losses: all(stop_index(losses[:, j], c) < len(losses) - 1 for j in range(len(etas)))  # noqa: E731
+    tr = simulate.gd_linear(net["w1"], net["w2"], task.sigma_yx, etas, c["max_steps"],
+                            sigma_yy=task.sigma_yy, record=(), until=done, dtype=sweep_precision(c))
+    return tr, [stop_index(tr.loss[:, j], c) for j in range(len(etas))]
+
+
+def sweep_exact_losses(net: dict, etas, n_steps) -> list[np.ndarray]:
+    """Closed-form loss (Theorem 3.1, spec 2.3) at every step ``0..n_steps[j]`` of learning rate ``etas[j]``
+    (``t = k * eta``): the Theorem-3.1 factors once per network, shared by its learning rates, and all
+    time grids evaluated in one vectorised call (:func:`learndyn.exact.loss_from_factors`)."""
+    task = net["task"]
+    f = exact.riccati_factors(net["w1"], net["w2"], task.sigma_yx)
+    grids = [np.arange(k + 1) * eta for eta, k in zip(etas, n_steps)]
+    ana = exact.loss_from_factors(f, np.concatenate(grids), metrics.optimal_loss(task.sigma_yx, task.sigma_yy))
+    return np.split(ana, np.cumsum([len(g) for g in grids])[:-1])
+
+
+def sweep_batch(c: dict, batch: int, n_batches: int) -> list[int]:
+    """The panel-C networks of job ``batch`` of ``n_batches``: a balanced split (largest estimated cost first, each
+    to the batch with the least work so far), since the cost per network ranges over ~30x (it grows with
+    ``min(Ni, No)^3`` for the closed form and ``Ni Nh No`` for the training). Deterministic; each network lands in
+    exactly one batch, so the batch count changes only which file holds a network's rows."""
+    cost = []
+    for i in range(c["n_networks"]):
+        net = sweep_network(c["seed0"] + i, c)
+        k = min(net["ni"], net["no"])
+        cost.append(7.5e5 + 200.0 * k ** 3 + 41.0 * net["ni"] * net["nh"] * net["no"])   # ~us at full scale
+    load = [0.0] * n_batches
+    items: list[list[int]] = [[] for _ in range(n_batches)]
+    for i in sorted(range(len(cost)), key=lambda j: (-cost[j], j)):
+        b = min(range(n_batches), key=lambda m: (load[m], m))
+        load[b] += cost[i]
+        items[b].append(i)
+    return sorted(items[batch])
+
+
 def compute_sweep(cfg: dict, batch: int = 0, n_batches: int = 1):
-    """Panel C/D networks ``batch, batch + n_batches, ...``: GD batched over the learning rates
-    (which share shapes), exact loss at every step, MSE of the deviation per (network, eta)."""
+    """Panel C/D networks of job ``batch`` of ``n_batches`` (:func:`sweep_batch`): GD batched over the learning
+    rates (which share shapes), exact loss at every step, MSE of the deviation per (network, eta)."""
+    return io.concat(sweep_network_rows(cfg, i) for i in sweep_batch(cfg["sweep"], batch, n_batches))
+
+
+def sweep_network_rows(cfg: dict, i: int):
+    """The rows of panel-C network ``i`` (and of its panel-D pairs): :func:`sweep_training`, then
+    :func:`sweep_exact_losses` at every step up to each learning rate's stop, and the MSE of the deviation."""
     c = cfg["sweep"]
     etas = learning_rates(c)
     shown = picks(c)
     frames = []
-    for i in range(batch, c["n_networks"], n_batches):
-        seed = c["seed0"] + i
-        net = sweep_network(seed, c)
-        task = net["task"]
-        done = lambda losses: all(stop_index(losses[:, j], c) < len(losses) - 1 for j in range(len(etas)))  # noqa: E731
-        tr = simulate.gd_linear(net["w1"], net["w2"], task.sigma_yx, etas, c["max_steps"],
-                                sigma_yy=task.sigma_yy, record=(), until=done)
-        meta = dict(figure="a2", panel="C", condition=f"network={i}", seed=seed)
-        for name in ("ni", "nh", "no", "n", "sigma"):
-            frames.append(io.records(net[name], quantity=name, source="summary", **meta))
-        for j, eta in enumerate(etas):
-            k = stop_index(tr.loss[:, j], c)
-            sim = tr.loss[: k + 1, j]
-            ana = exact.loss(net["w1"], net["w2"], task.sigma_yx, task.sigma_yy, np.arange(k + 1) * eta)
-            mse = float(np.mean((sim - ana) ** 2))
-            frames.append(io.records(mse, quantity="loss_mse", source="summary", learning_rate=eta, **meta))
-            frames.append(io.records(k, quantity="n_steps", source="summary", learning_rate=eta, **meta))
-            if (i, j) in shown:
-                keep = simulate.log_steps(min(k, c["d_steps"]), c["n_plot_points"])
-                dmeta = dict(meta, panel="D", learning_rate=eta)
-                frames.append(io.records(sim[keep], quantity="loss", source="simulation", steps=keep, **dmeta))
-                frames.append(io.records(ana[keep], quantity="loss", source="exact", steps=keep, **dmeta))
+    seed = c["seed0"] + i
+    net = sweep_network(seed, c)
+    tr, stops = sweep_training(net, c)
+    analytic = sweep_exact_losses(net, etas, stops)
+    meta = dict(figure="a2", panel="C", condition=f"network={i}", seed=seed)
+    for name in ("ni", "nh", "no", "n", "sigma"):
+        frames.append(io.records(net[name], quantity=name, source="summary", **meta))
+    for j, (eta, k, ana) in enumerate(zip(etas, stops, analytic)):
+        sim = tr.loss[: k + 1, j]
+        mse = float(np.mean((sim - ana) ** 2))
+        frames.append(io.records(mse, quantity="loss_mse", source="summary", learning_rate=eta, **meta))
+        frames.append(io.records(k, quantity="n_steps", source="summary", learning_rate=eta, **meta))
+        if (i, j) in shown:
+            keep = simulate.log_steps(min(k, c["d_steps"]), c["n_plot_points"])
+            dmeta = dict(meta, panel="D", learning_rate=eta)
+            frames.append(io.records(sim[keep], quantity="loss", source="simulation", steps=keep, **dmeta))
+            frames.append(io.records(ana[keep], quantity="loss", source="exact", steps=keep, **dmeta))
     return io.concat(frames)
 
 
@@ -236,5 +292,6 @@ def draw(df, cfg: dict):
         f"authors' code, the text says 0.01) and {c['sigmas'][1]:g} (B). Coloured = gradient descent, dotted = exact "
         f"solution (Theorem 3.1); NTK = all {c['n_out'] * c['n_samples']}x{c['n_out'] * c['n_samples']} entries. "
         f"C: mean squared deviation of simulated and exact loss for {s['n_networks']} random architectures (random "
-        f"regression, widths in {s['dim_range']}) at {s['n_etas']} learning rates; crosses = the pairs of D."))
+        f"regression, widths in {s['dim_range']}) at {s['n_etas']} learning rates; crosses = the pairs of D. C/D trained in "
+        f"{s['precision']}{PRECISION_NOTE[s['precision']]}; closed form in float64."))
     return fig

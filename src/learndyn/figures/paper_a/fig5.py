@@ -71,7 +71,9 @@ def compute_a(cfg: dict):
 # --------------------------------------------------------------------------- panels B and C
 def run_network(seed: int, c: dict) -> dict:
     """Draw the dimensions, the two tasks and the initial weights of one panel-B/C run (spec Fig. 5B); the same
-    draw serves every nonlinearity (the original reset the seed per nonlinearity)."""
+    draw serves every nonlinearity (the original reset the seed per nonlinearity). Every run draws its own two
+    tasks from its own seed: in the authors' code the trainer reset its random key, so all runs with the same
+    (Ni, No) trained on the identical task pair; we keep independent tasks per run (stated in the caption)."""
     rng = np.random.default_rng(seed)
     lo, hi = c["dim_range"]
     ni, no = int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
@@ -94,18 +96,29 @@ def compute_runs(cfg: dict, batch: int = 0, n_batches: int = 1):
         net = run_network(seed, c)
         t1, t2 = net["tasks"]
         analytic = continual.forgetting_two_tasks(t1.sigma_yx, t2.sigma_yx)
+        nonlinear = tuple(a for a in NETS if a != "linear")
+        trained = {}
+        for task in (t1, t2):    # the nonlinear networks share shapes and data: one batch (identical arithmetic)
+            w1, w2 = trained.get("w", (net["w1"], net["w2"]))
+            w1, w2, last = simulate.gd_nonlinear_mixed(w1, w2, task.x, task.y, eta, c["steps_nonlinear"], nonlinear)
+            trained["w"] = (w1, w2)
+            trained.setdefault("states", []).append((w1, w2, last))
         for act in NETS:
             n_steps = c["steps_linear"] if act == "linear" else c["steps_nonlinear"]
             w1, w2 = net["w1"], net["w2"]
             bal = [metrics.balancedness_norm(w1, w2)]
             loss1 = [simulate.loss_nonlinear(w1, w2, t1.x, t1.y, act)]
             final = []
-            for task in (t1, t2):
-                tr = simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, n_steps, activation=act, record=())
-                w1, w2 = tr.w1, tr.w2
+            for k, task in enumerate((t1, t2)):
+                if act == "linear":
+                    tr = simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, n_steps, activation=act, record=())
+                    w1, w2, last = tr.w1, tr.w2, tr.loss[-1]
+                else:
+                    m = nonlinear.index(act)
+                    w1, w2, last = (v[m] for v in trained["states"][k])
                 bal.append(metrics.balancedness_norm(w1, w2))
                 loss1.append(simulate.loss_nonlinear(w1, w2, t1.x, t1.y, act))
-                final.append(tr.loss[-1])
+                final.append(last)
             meta = dict(figure="a5", panel="B", condition=act, seed=seed, learning_rate=eta, source="summary")
             frames += [io.records(analytic, quantity="forgetting_analytic", **meta),
                        io.records(loss1[2] - loss1[1], quantity="forgetting_numerical", **meta),
@@ -347,7 +360,8 @@ def draw(df, cfg: dict):
             "dotted = Theorem 3.1 started from each phase's simulated initial weights. "
             f"B, C: {r['n_runs']} random networks (Ni, No ~ U{{{r['dim_range'][0]}..{r['dim_range'][1]}}}, "
             f"N={r['n_samples']}, eta={r['learning_rate']:g}, {r['steps_linear']} (linear) / {r['steps_nonlinear']} "
-            "(tanh, ReLU) steps per task); dashed = identity. C plots the norm itself on a log axis (decision 11; the "
+            "(tanh, ReLU) steps per task; every run draws its own two tasks, whereas the authors' trainer reset its "
+            "random key, so their runs with equal (Ni, No) shared one task pair); dashed = identity. C plots the norm itself on a log axis (decision 11; the "
             "original plotted its square root); init values are round-off. "
             f"D, E: ({s['n_in']}, {s['n_hidden']}, {s['n_out']}) networks, 5 shared tasks (N={s['n_samples']}), "
             f"sigma={s['sigma']:g}, eta={s['learning_rate']:g}, {s['steps_per_task']} steps per task. E: upper half-cell "
