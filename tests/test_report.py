@@ -166,8 +166,19 @@ def _render_rst(path, scale):
     from docutils.core import publish_parts
     from jinja2 import Environment
 
-    class Smk:
-        config = {"scale": scale}
+    import yaml
+
+    def merge(base, over):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        return out
+
+    raw = yaml.safe_load((REPO / "config.yaml").read_text())
+    presets = raw.pop("presets", {})
+
+    class Smk:  # the configuration the report sees: config.yaml with the scale's preset
+        config = {**merge(raw, presets.get(scale, {})), "scale": scale}
         params = {}
 
     text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(path.read_text(encoding="utf-8")).render(
