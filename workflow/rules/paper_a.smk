@@ -95,8 +95,9 @@ rule a2_sweep:
         BENCHMARKS / "paper_a" / "a2_sweep_{batch}.tsv"
     threads: 1
     resources:
-        # benchmark, full scale, 8 batches of <= 7 networks: max RSS 0.17-0.58 GB (grows with the widths, not
-        # with the batch), <= 7.2 s CPU per network (20 000 steps x 7 learning rates); 15 s budgeted per network
+        # benchmark, full scale, 8 cost-balanced batches (fig2.sweep_batch), float32 training: 303 s CPU in all,
+        # ~38 s per batch, the largest network alone 22-30 s (loaded 2-core machine, session 4); max RSS 0.17-0.58 GB
+        # (grows with the widths); 15 s budgeted per network as an upper bound
         mem_mb=per_attempt(1200),
         runtime=per_attempt(sweep_runtime(
             config["paper_a"]["fig2"]["sweep"]["n_networks"], len(A_SWEEP_BATCHES),

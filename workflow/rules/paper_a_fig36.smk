@@ -22,6 +22,8 @@ rule a3_compute:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a3_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a3_compute.tsv"
     threads: 1
     resources:
         mem_mb=500,
@@ -61,6 +63,8 @@ rule a6_reversal:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a6_reversal.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a6_reversal.tsv"
     threads: 1
     resources:
         mem_mb=500,
@@ -82,6 +86,8 @@ rule a6_hierarchy:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a6_hierarchy.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a6_hierarchy.tsv"
     threads: 1
     resources:
         mem_mb=1500,

@@ -24,6 +24,8 @@ rule a4_exact:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a4_exact.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a4_exact.tsv"
     threads: 1
     resources:
         mem_mb=500,
@@ -48,6 +50,8 @@ rule a4_runs:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a4_runs_{batch}.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a4_runs_{batch}.tsv"
     threads: 1
     resources:
         # every step of W2W1 kept for the longest run of the batch (~370 000 steps at full scale)
@@ -92,6 +96,8 @@ rule a8_sweep:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a8_sweep_{batch}.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a8_sweep_{batch}.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -132,6 +138,8 @@ rule a9_compute:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_a" / "a9_compute.log",
+    benchmark:
+        BENCHMARKS / "paper_a" / "a9_compute.tsv"
     threads: 1
     resources:
         mem_mb=500,

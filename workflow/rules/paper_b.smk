@@ -476,6 +476,8 @@ rule b5_predict:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_b" / "b5_predict_{arch}.log",
+    benchmark:
+        BENCHMARKS / "paper_b" / "b5_predict_{arch}.tsv"
     threads: 1
     resources:
         mem_mb=per_attempt(1000),

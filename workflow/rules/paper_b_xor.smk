@@ -84,6 +84,8 @@ rule bx_theory:
         "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_b" / "bx_theory_{fig}.log",
+    benchmark:
+        BENCHMARKS / "paper_b" / "bx_theory_{fig}.tsv"
     threads: 1
     resources:
         mem_mb=per_attempt(1000),
