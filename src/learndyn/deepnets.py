@@ -82,20 +82,35 @@ _KINDS = ("mlp", "resnet", "cnn", "dropout")
 _LOSSES = ("half_mse", "mse")
 
 
-def _activation(name: str):
-    if name == "leaky_relu":
-        return lambda z: F.leaky_relu(z, 0.01)
-    if name == "relu":
-        return F.relu
-    if name == "elu":
-        return lambda z: F.elu(z, 1.0)
-    if name == "tanh":
-        return torch.tanh
-    if name == "silu":
-        return F.silu
-    if name == "none":
-        return lambda z: z
-    raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+@dataclass(frozen=True)
+class _Activation:
+    """One activation of spec 5.1 (PyTorch's conventions at 0): ``forward(z)``; ``grad(g, z, y) = g * act'(z)``
+    with ``y = act(z)``, PyTorch's own autograd kernel (one fused aten op: the same numbers as autograd);
+    ``inplace(z)``, the forward overwriting ``z``, or ``None`` where ``grad`` reads the pre-activation ``z``
+    (only SiLU; the others work from the output, so the fused engine applies them in place)."""
+
+    forward: object
+    inplace: object
+    grad: object
+
+
+_ATEN = torch.ops.aten
+_ACTIVATION_OPS = {
+    "leaky_relu": _Activation(lambda z: F.leaky_relu(z, 0.01), lambda z: F.leaky_relu_(z, 0.01),
+                              lambda g, z, y: _ATEN.leaky_relu_backward(g, y, 0.01, True)),
+    "relu": _Activation(F.relu, torch.relu_, lambda g, z, y: _ATEN.threshold_backward(g, y, 0.0)),
+    "elu": _Activation(lambda z: F.elu(z, 1.0), lambda z: F.elu_(z, 1.0),
+                       lambda g, z, y: _ATEN.elu_backward(g, 1.0, 1.0, 1.0, True, y)),
+    "tanh": _Activation(torch.tanh, torch.tanh_, lambda g, z, y: _ATEN.tanh_backward(g, y)),
+    "silu": _Activation(F.silu, None, lambda g, z, y: _ATEN.silu_backward(g, z)),
+    "none": _Activation(lambda z: z, lambda z: z, lambda g, z, y: g),
+}
+
+
+def _activation(name: str) -> _Activation:
+    if name not in _ACTIVATION_OPS:
+        raise ValueError(f"unknown activation {name!r}; choose from {ACTIVATIONS}")
+    return _ACTIVATION_OPS[name]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -326,7 +341,7 @@ class StackedNet(torch.nn.Module):
         self.device = resolve_device(device)
         self.dtype = _dtype(dtype)
         self.layer_types = [t for t, _ in arch.layer_shapes()]
-        self._act = _activation(arch.activation)
+        self._act = _activation(arch.activation).forward
         per_net = [initial_parameters(arch, s) for s in self.seeds]
         ws, bs = [], []
         for i in range(len(self.layer_types)):
@@ -533,41 +548,6 @@ class _AutogradEngine:
         self._loss = None
 
 
-def _act_grad(name: str):
-    """``(g, z, y) -> g * act'(z)`` with ``y = act(z)``, as PyTorch's own autograd formulas (one fused aten op
-    each: the same numbers as :class:`_AutogradEngine`, PyTorch's conventions at 0). ``needs_z``: whether
-    the pre-activation must be kept (only SiLU; the others work from the output, so the forward may
-    apply the activation in place)."""
-    aten = torch.ops.aten
-    if name == "leaky_relu":
-        return (lambda g, z, y: aten.leaky_relu_backward(g, y, 0.01, True)), False
-    if name == "relu":
-        return (lambda g, z, y: aten.threshold_backward(g, y, 0.0)), False
-    if name == "elu":
-        return (lambda g, z, y: aten.elu_backward(g, 1.0, 1.0, 1.0, True, y)), False
-    if name == "tanh":
-        return (lambda g, z, y: aten.tanh_backward(g, y)), False
-    if name == "silu":
-        return (lambda g, z, y: aten.silu_backward(g, z)), True
-    return (lambda g, z, y: g), False
-
-
-def _act_inplace(name: str):
-    """In-place activation ``z -> act(z)`` (returns the tensor) for the activations whose derivative needs
-    only the output; ``None`` for SiLU (its backward needs ``z``)."""
-    if name == "leaky_relu":
-        return lambda z: F.leaky_relu_(z, 0.01)
-    if name == "relu":
-        return torch.relu_
-    if name == "elu":
-        return lambda z: F.elu_(z, 1.0)
-    if name == "tanh":
-        return torch.tanh_
-    if name == "none":
-        return lambda z: z
-    return None
-
-
 class _FusedSGDEngine:
     """Plain SGD for the affine families (``mlp``, ``resnet``, ``dropout``) with a hand-written backward
     pass that applies each layer's update in place as soon as its gradient is known
@@ -587,8 +567,8 @@ class _FusedSGDEngine:
             raise ValueError("the fused engine supports the affine kinds only")
         self.net, self.loss_kind = net, loss
         self.cache = None
-        self._grad, needs_z = _act_grad(net.arch.activation)
-        self._act_ = None if needs_z else _act_inplace(net.arch.activation)
+        act = _activation(net.arch.activation)
+        self._grad, self._act_ = act.grad, act.inplace
         self._views()
 
     def _views(self):
