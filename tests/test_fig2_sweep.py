@@ -26,12 +26,13 @@ def _sweep_cfg(**over):
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 5])
 def test_loss_from_factors_equals_loss(seed):
-    """Factors once + blocked evaluation (exact.loss_from_factors) == exact.loss on several time grids."""
+    """Factors once + blocked evaluation (exact.loss_from_factors, which exact.loss also calls) == the loss of the
+    explicit network function W(t) of Theorem 3.1 (exact.network_function, metrics.loss) on several time grids."""
     c = _sweep_cfg(dim_range=[2, 12])["sweep"]
     net = fig2.sweep_network(seed, c)
     task = net["task"]
     t = np.concatenate([np.arange(700) * 0.05, np.arange(300) * 0.0005, [0.0, 1e3]])
-    ref = exact.loss(net["w1"], net["w2"], task.sigma_yx, task.sigma_yy, t)
+    ref = metrics.loss(exact.network_function(net["w1"], net["w2"], task.sigma_yx, t), task.sigma_yx, task.sigma_yy)
     f = exact.riccati_factors(net["w1"], net["w2"], task.sigma_yx)
     for chunk in (1, 7, 64, 5000):
         new = exact.loss_from_factors(f, t, metrics.optimal_loss(task.sigma_yx, task.sigma_yy), chunk=chunk)

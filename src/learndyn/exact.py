@@ -64,6 +64,8 @@ def check_zero_balanced(w1: np.ndarray, w2: np.ndarray, rtol: float = BALANCE_RT
 
 #: Default number of time points evaluated per batched solve (bounds memory use).
 TIME_CHUNK = 2048
+#: Time points per block of :func:`loss_from_factors` (keeps the ``(T, k, k)`` work arrays in cache).
+LOSS_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -201,7 +203,7 @@ def network_function(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t,
 
 
 def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray, t,
-         chunk: int = TIME_CHUNK, balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
+         chunk: int = LOSS_CHUNK, balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
     """Loss of the exact network function, ``L(W(t)) = 1/2 ||W(t) - sigma_yx||_F^2 + L*``
     (spec 1.1, whitened inputs; ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2``), with ``W(t)``
     from Theorem 3.1 (spec 2.3).
@@ -212,45 +214,12 @@ def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndar
     terms are orthogonal to the task's singular vectors), so the cost per time point is
     ``O(k^3)`` whatever ``Ni`` and ``No``.
 
-    ``sigma_yy (No, No)``; other shapes and errors as :func:`qqt`. Returns ``(T,)``.
+    ``sigma_yy (No, No)``; other shapes and errors as :func:`qqt`. Returns ``(T,)``. The factors are
+    computed here; for several time grids of one initialisation compute them once (:func:`riccati_factors`)
+    and call :func:`loss_from_factors` (``chunk``: its block size).
     """
-    t = as_time(t)
     f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
-    k = len(f.st)
-    idx = np.arange(k)
-    # Every time-dependent product below has the form X^T diag(d(t)) Y with constant X, Y;
-    # stacking the outer products of their rows turns a batch of them into ONE matrix product.
-    outer = lambda x, y: np.einsum("ji,jl->jil", x, y).reshape(k, k * k)  # noqa: E731
-    o_mid = outer(f.m2.T, f.m2.T)        # m2 diag(d) m2^T
-    o_gg = outer(f.g, f.g)               # G^T diag(d) G
-    cv = f.zv.T @ f.zv
-    cu = f.zu.T @ f.zu
-    out = np.empty(len(t))
-    for sl in chunks(len(t), chunk):
-        tt = t[sl]
-        n = len(tt)
-        e = np.exp(-f.st[None, :] * tt[:, None])
-        e2 = e * e
-        ee = e[:, :, None] * e[:, None, :]
-        p = f.g[None] * ee                                            # P = E G E
-        mid = ((1.0 - e2) / f.st[None, :] @ o_mid).reshape(n, k, k)
-        a = (4.0 * f.m1[None] + mid + 4.0 * tt[:, None, None] * f.m3[None]) * ee
-        a[:, idx, idx] += (1.0 - e2) / f.st[None, :]
-        ptp = (e2 @ o_gg).reshape(n, k, k) * ee                       # P^T P = E G^T E^2 G E
-        ptsp = ((e2 * f.st[None, :]) @ o_gg).reshape(n, k, k) * ee    # P^T S~ P
-        sym = p + np.swapaxes(p, 1, 2)
-        gt = -sym + ptp + cv[None] * ee                                # Z_t^T Z_t - I
-        gb = sym + ptp + cu[None] * ee                                 # Z_b^T Z_b - I
-        gt[:, idx, idx] += 1.0
-        gb[:, idx, idx] += 1.0
-        sp = f.st[:, None] * p                                          # S~ P
-        h = -sp + np.swapaxes(sp, 1, 2) - ptsp                          # Z_b^T S~ Z_t - S~
-        h[:, idx, idx] += f.st
-        ainv = np.linalg.inv(a)
-        sq = (np.einsum("tij,tji->t", ainv @ gb, ainv @ gt)
-              - 2.0 * np.einsum("tij,tji->t", ainv, h) + np.sum(f.st ** 2))
-        out[sl] = 0.5 * sq
-    return out + optimal_loss(sigma_yx, sigma_yy)
+    return loss_from_factors(f, t, optimal_loss(sigma_yx, sigma_yy), chunk)
 
 
 def limit(sigma_yx: np.ndarray) -> np.ndarray:
@@ -305,11 +274,7 @@ def qqt_fukumizu(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> np.
     return left @ np.linalg.solve(k, np.swapaxes(left, 1, 2))
 
 
-#: Time points per block of :func:`loss_from_factors` (keeps the ``(T, k, k)`` work arrays in cache).
-LOSS_CHUNK = 64
-
-
-def loss_from_factors(f: RiccatiFactors, t, optimal_loss: float = 0.0, chunk: int = LOSS_CHUNK) -> np.ndarray:
+def loss_from_factors(f: RiccatiFactors, t, l_star: float = 0.0, chunk: int = LOSS_CHUNK) -> np.ndarray:
     """The exact loss of :func:`loss` (paper A Theorem 3.1, spec 2.3; loss of spec 1.1) from precomputed
     factors ``f = riccati_factors(w1, w2, sigma_yx)``, for many time grids of one initialisation (e.g. the
     learning rates of paper A Fig. 2C share one set of factors).
@@ -320,8 +285,8 @@ def loss_from_factors(f: RiccatiFactors, t, optimal_loss: float = 0.0, chunk: in
     batched product; and the antisymmetric part ``P^T S~ - S~ P`` of ``H`` is dropped, since its trace
     against the symmetric ``A^-1`` is zero. Equal to :func:`loss` to rounding.
 
-    ``t`` scalar or ``(T,)`` times in units of tau; ``optimal_loss``: ``L*`` (``metrics.optimal_loss``;
-    0 gives ``L - L*``). Returns ``(T,)``.
+    ``t`` scalar or ``(T,)`` times in units of tau; ``l_star``: ``L*`` (:func:`learndyn.tasks.optimal_loss`;
+    0 gives ``L - L*``); ``chunk``: time points per block. Returns ``(T,)``.
     """
     t = as_time(t)
     st = f.st
@@ -366,4 +331,4 @@ def loss_from_factors(f: RiccatiFactors, t, optimal_loss: float = 0.0, chunk: in
         tr_gg = np.einsum("tij,tji->t", x[:, :, :k], x[:, :, k:])
         tr_h = np.einsum("tii,i->t", ainv, st) - np.einsum("tij,tij->t", ainv, ptsp)
         out[sl] = 0.5 * (tr_gg - 2.0 * tr_h + s2)
-    return out + optimal_loss
+    return out + l_star
