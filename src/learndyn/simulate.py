@@ -164,19 +164,50 @@ def _check_activation(activation: str) -> None:
         raise ValueError(f"unknown activation {activation!r}; allowed: {ACTIVATIONS}")
 
 
+def _groups(activation) -> list:
+    """``[(name, index)]``: which members of the leading batch axis use which activation. A name applies to
+    every member (index ``...``); a sequence gives member ``b`` the activation ``activation[b]`` (index: a
+    slice where that activation's members are contiguous, else their list)."""
+    if isinstance(activation, str):
+        _check_activation(activation)
+        return [(activation, Ellipsis)]
+    out = []
+    for name in dict.fromkeys(activation):
+        _check_activation(name)
+        idx = [i for i, a in enumerate(activation) if a == name]
+        out.append((name, slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else idx))
+    return out
+
+
+def _f(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    return z
+
+
+def _hidden(z: np.ndarray, groups: list) -> np.ndarray:
+    """``f(z)`` with each member's activation (:func:`_groups`)."""
+    if groups[0][1] is Ellipsis:
+        return _f(groups[0][0], z)
+    n = sum(i.stop - i.start if isinstance(i, slice) else len(i) for _, i in groups)
+    if z.ndim < 3 or z.shape[0] != n:
+        raise ValueError(f"{n} activations (one per network) for a batch of shape {z.shape[:-2]}")
+    h = np.empty_like(z)
+    for name, idx in groups:
+        h[idx] = _f(name, z[idx])
+    return h
+
+
 def forward_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, activation: str) -> np.ndarray:
     """Outputs ``Y_hat = W2 f(W1 X)`` of a two-layer network with a hidden nonlinearity (spec 1.1).
 
-    ``activation``: ``"linear"`` (f(z) = z), ``"tanh"`` or ``"relu"`` (f(z) = max(0, z)).
+    ``activation``: ``"linear"`` (f(z) = z), ``"tanh"`` or ``"relu"`` (f(z) = max(0, z)), or one of them per
+    network of a batch ``(B, ...)`` (a sequence of B names).
     ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)``, ``x (..., Ni, N)``; returns ``(..., No, N)``.
     """
-    _check_activation(activation)
-    z = np.asarray(w1) @ x
-    if activation == "tanh":
-        z = np.tanh(z)
-    elif activation == "relu":
-        z = np.maximum(z, 0.0)
-    return np.asarray(w2) @ z
+    return np.asarray(w2) @ _hidden(np.asarray(w1) @ x, _groups(activation))
 
 
 def loss_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, activation: str) -> np.ndarray:
@@ -192,26 +223,26 @@ def grad_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray,
                    activation: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradient of :func:`loss_nonlinear` (spec 1.1): with ``Z = W1 X``, ``H = f(Z)``, ``E = Y - W2 H``,
     ``dL/dW2 = -E H^T / N`` and ``dL/dW1 = -[(W2^T E) * f'(Z)] X^T / N`` where ``f'`` is 1 (linear),
-    ``1 - tanh^2`` (tanh) or ``1[z > 0]`` (ReLU, 0 at 0).
+    ``1 - tanh^2`` (tanh) or ``1[z > 0]`` (ReLU, 0 at 0); ``activation`` as :func:`forward_nonlinear`.
 
     ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)``, ``x (..., Ni, N)``, ``y (..., No, N)``.
     Returns ``(dL/dW1 (..., Nh, Ni), dL/dW2 (..., No, Nh), L (...))`` (the loss at the same weights).
     """
-    _check_activation(activation)
+    return _grad(w1, w2, x, y, _groups(activation))
+
+
+def _grad(w1, w2, x, y, groups):
+    """:func:`grad_nonlinear` with the activations already resolved (:func:`_groups`)."""
     n = x.shape[-1]
     z = w1 @ x
-    if activation == "linear":
-        h = z
-    elif activation == "tanh":
-        h = np.tanh(z)
-    else:
-        h = np.maximum(z, 0.0)
+    h = _hidden(z, groups)
     e = y - w2 @ h
     back = np.swapaxes(w2, -1, -2) @ e
-    if activation == "tanh":
-        back *= 1.0 - h * h
-    elif activation == "relu":
-        back *= z > 0.0
+    for name, idx in groups:
+        if name == "tanh":
+            back[idx] *= 1.0 - h[idx] * h[idx]
+        elif name == "relu":
+            back[idx] *= z[idx] > 0.0
     g1 = back @ np.swapaxes(x, -1, -2)
     g1 *= -1.0 / n
     g2 = e @ np.swapaxes(h, -1, -2)
@@ -227,26 +258,31 @@ def gd_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, l
     ``W2 <- W2 + eta/N (Y - Y_hat) H^T``, ``W1 <- W1 + eta/N [(W2^T (Y - Y_hat)) * f'(W1 X)] X^T``, both from the
     old weights (see :func:`grad_nonlinear`).
 
-    Batched over a leading axis ``B`` of independent networks that share the layer shapes (and one
-    activation); every network may have its own data (``x (B, Ni, N)``, ``y (B, No, N)``) or share one
+    Batched over a leading axis ``B`` of independent networks that share the layer shapes; ``activation`` is
+    one name for all or a sequence of ``B`` names, one per network (paper A Fig. 5B trains the tanh and the ReLU
+    network of one draw together: the same arithmetic as separate runs, one Python loop); every network may
+    have its own data (``x (B, Ni, N)``, ``y (B, No, N)``) or share one
     (``x (Ni, N)``, ``y (No, N)``). Networks of different widths can be batched exactly by zero-padding
     (``f(0) = 0``: padded units, inputs and outputs stay zero), but that costs more flops than it saves
     for the sizes of paper A, so Fig. 5B runs its networks one by one in parallel jobs.
 
     Parameters: ``w1 (B, Nh, Ni)`` or ``(Nh, Ni)``, ``w2 (B, No, Nh)`` or ``(No, Nh)``; ``learning_rate``
-    scalar or ``(B,)``; ``activation`` in :data:`ACTIVATIONS`; ``record_steps`` steps ``0..n_steps`` at which
+    scalar or ``(B,)``; ``activation`` in :data:`ACTIVATIONS` (or a sequence of them); ``record_steps`` steps ``0..n_steps`` at which
     ``record`` quantities (names of :data:`QUANTITIES`) are stored.
 
     Returns a :class:`Trajectory` (``loss (n_steps+1, B)``: the sample loss at every step, before the update;
     ``w1, w2`` after ``n_steps`` updates); without batch axes in the inputs the ``B`` axis is dropped.
     With ``activation="linear"`` and whitened inputs it equals :func:`gd_linear` to round-off.
     """
-    _check_activation(activation)
-    squeeze = np.ndim(w1) == 2 and np.ndim(w2) == 2 and np.ndim(learning_rate) == 0 and np.ndim(x) == 2
+    groups = _groups(activation)
+    per_member = not isinstance(activation, str)
+    squeeze = (np.ndim(w1) == 2 and np.ndim(w2) == 2 and np.ndim(learning_rate) == 0 and np.ndim(x) == 2
+               and not per_member)
     xs = np.asarray(x, dtype=dtype)
     ys = np.asarray(y, dtype=dtype)
     w1, w2, lr, rec_steps = _batch_setup(w1, w2, learning_rate, n_steps, record_steps, record, dtype,
-                                         extra_batch=xs.shape[0] if xs.ndim == 3 else 1)
+                                         extra_batch=max(xs.shape[0] if xs.ndim == 3 else 1,
+                                                         len(activation) if per_member else 1))
     b = w1.shape[0]
     losses = np.empty((n_steps + 1, b), dtype=np.float64)
     recs: dict[str, list] = {name: [] for name in record}
@@ -256,7 +292,7 @@ def gd_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, l
             for name in record:
                 recs[name].append(_quantity(name, w2 @ w1, w1, w2).copy())
             rec_idx += 1
-        g1, g2, losses[step] = grad_nonlinear(w1, w2, xs, ys, activation)
+        g1, g2, losses[step] = _grad(w1, w2, xs, ys, groups)
         if step == n_steps:
             break
         g1 *= lr
@@ -385,58 +421,3 @@ def gd_linear_until(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learni
     return StoppedRun(stop=stop, n_steps=start, loss=np.concatenate(losses),
                       keep={name: np.concatenate(v) for name, v in kept.items()}, at_stop=found)
 
-
-def gd_nonlinear_mixed(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, learning_rate: float,
-                       n_steps: int, activations: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`gd_nonlinear` for a batch of networks that share shapes and data but not the hidden nonlinearity
-    (spec 1.1; paper A Fig. 5B trains the tanh and the ReLU network of one draw this way): member ``b`` uses
-    ``activations[b]``. Each member's arithmetic is that of :func:`gd_nonlinear` with its own activation (the
-    same operations in the same order, so the results are identical); the batch only shares the Python loop.
-
-    ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` initial weights (the same for every member) or ``(B, Nh, Ni)``,
-    ``(B, No, Nh)``; ``x (Ni, N)``, ``y (No, N)``; ``learning_rate`` scalar.
-    Returns ``w1 (B, Nh, Ni)``, ``w2 (B, No, Nh)`` after ``n_steps`` updates and the final loss ``(B,)``.
-    """
-    for act in activations:
-        _check_activation(act)
-    b = len(activations)
-    w1 = np.array(np.broadcast_to(w1, (b,) + np.shape(w1)[-2:]), dtype=float)
-    w2 = np.array(np.broadcast_to(w2, (b,) + np.shape(w2)[-2:]), dtype=float)
-    x = np.asarray(x, dtype=float)
-    y = np.asarray(y, dtype=float)
-    xt = np.swapaxes(x, -1, -2)
-    n = x.shape[-1]
-    lr = np.broadcast_to(np.asarray(learning_rate, dtype=float).reshape(-1), (b,)).reshape(b, 1, 1)
-    kinds = {act: [i for i, a in enumerate(activations) if a == act] for act in set(activations)}
-    sl = {act: (slice(idx[0], idx[-1] + 1) if idx == list(range(idx[0], idx[-1] + 1)) else idx)
-          for act, idx in kinds.items()}
-    loss = np.empty(b)
-    for step in range(n_steps + 1):
-        z = w1 @ x
-        h = np.empty_like(z)
-        for act, s in sl.items():
-            if act == "linear":
-                h[s] = z[s]
-            elif act == "tanh":
-                h[s] = np.tanh(z[s])
-            else:
-                h[s] = np.maximum(z[s], 0.0)
-        e = y - w2 @ h
-        back = np.swapaxes(w2, -1, -2) @ e
-        for act, s in sl.items():
-            if act == "tanh":
-                back[s] *= 1.0 - h[s] * h[s]
-            elif act == "relu":
-                back[s] *= z[s] > 0.0
-        if step == n_steps:
-            loss[:] = 0.5 * np.einsum("...ij,...ij->...", e, e) / n
-            break
-        g1 = back @ xt
-        g1 *= -1.0 / n
-        g2 = e @ np.swapaxes(h, -1, -2)
-        g2 *= -1.0 / n
-        g1 *= lr
-        g2 *= lr
-        w1 -= g1
-        w2 -= g2
-    return w1, w2, loss

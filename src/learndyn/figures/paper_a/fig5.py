@@ -96,29 +96,19 @@ def compute_runs(cfg: dict, batch: int = 0, n_batches: int = 1):
         net = run_network(seed, c)
         t1, t2 = net["tasks"]
         analytic = continual.forgetting_two_tasks(t1.sigma_yx, t2.sigma_yx)
-        nonlinear = tuple(a for a in NETS if a != "linear")
-        trained = {}
-        for task in (t1, t2):    # the nonlinear networks share shapes and data: one batch (identical arithmetic)
-            w1, w2 = trained.get("w", (net["w1"], net["w2"]))
-            w1, w2, last = simulate.gd_nonlinear_mixed(w1, w2, task.x, task.y, eta, c["steps_nonlinear"], nonlinear)
-            trained["w"] = (w1, w2)
-            trained.setdefault("states", []).append((w1, w2, last))
+        phases = {}   # activation -> [training after task 1, after task 2] (a batch member index m)
+        for acts, n_steps in ((("linear",), c["steps_linear"]),
+                              (tuple(a for a in NETS if a != "linear"), c["steps_nonlinear"])):
+            w1, w2, trs = net["w1"], net["w2"], []
+            for task in (t1, t2):   # networks of one draw share shapes and data: one batch, one activation each
+                trs.append(simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, n_steps, activation=acts, record=()))
+                w1, w2 = trs[-1].w1, trs[-1].w2
+            phases.update({a: [(tr, m) for tr in trs] for m, a in enumerate(acts)})
         for act in NETS:
-            n_steps = c["steps_linear"] if act == "linear" else c["steps_nonlinear"]
-            w1, w2 = net["w1"], net["w2"]
-            bal = [metrics.balancedness_norm(w1, w2)]
-            loss1 = [simulate.loss_nonlinear(w1, w2, t1.x, t1.y, act)]
-            final = []
-            for k, task in enumerate((t1, t2)):
-                if act == "linear":
-                    tr = simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, n_steps, activation=act, record=())
-                    w1, w2, last = tr.w1, tr.w2, tr.loss[-1]
-                else:
-                    m = nonlinear.index(act)
-                    w1, w2, last = (v[m] for v in trained["states"][k])
-                bal.append(metrics.balancedness_norm(w1, w2))
-                loss1.append(simulate.loss_nonlinear(w1, w2, t1.x, t1.y, act))
-                final.append(last)
+            weights = [(net["w1"], net["w2"])] + [(tr.w1[m], tr.w2[m]) for tr, m in phases[act]]
+            bal = [metrics.balancedness_norm(w1, w2) for w1, w2 in weights]
+            loss1 = [simulate.loss_nonlinear(w1, w2, t1.x, t1.y, act) for w1, w2 in weights]
+            final = [tr.loss[-1, m] for tr, m in phases[act]]
             meta = dict(figure="a5", panel="B", condition=act, seed=seed, learning_rate=eta, source="summary")
             frames += [io.records(analytic, quantity="forgetting_analytic", **meta),
                        io.records(loss1[2] - loss1[1], quantity="forgetting_numerical", **meta),
