@@ -166,19 +166,19 @@ def _render_rst(path, scale):
     from docutils.core import publish_parts
     from jinja2 import Environment
 
+    import importlib.util
+
     import yaml
 
-    def merge(base, over):
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-        return out
+    spec = importlib.util.spec_from_file_location("config_validation_report_test",
+                                                  REPO / "workflow" / "scripts" / "config_validation.py")
+    validation = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = validation   # dataclasses look their module up by name
+    spec.loader.exec_module(validation)
+    resolved, _ = validation.resolve({**yaml.safe_load((REPO / "config.yaml").read_text()), "scale": scale})
 
-    raw = yaml.safe_load((REPO / "config.yaml").read_text())
-    presets = raw.pop("presets", {})
-
-    class Smk:  # the configuration the report sees: config.yaml with the scale's preset
-        config = {**merge(raw, presets.get(scale, {})), "scale": scale}
+    class Smk:  # the configuration the report sees: config.yaml with the scale's preset, as the workflow resolves it
+        config = resolved
         params = {}
 
     text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(path.read_text(encoding="utf-8")).render(

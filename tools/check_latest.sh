@@ -13,13 +13,11 @@ python3 -m venv "$tmp/venv"
 "$tmp/venv/bin/pip" install --quiet --upgrade --upgrade-strategy eager -e ".[test,slurm]" -r requirements/lock.in
 echo "== versions that differ from requirements/lock.txt =="
 "$tmp/venv/bin/python" - <<'PY'
-import re
+import sys
 from importlib import metadata
-lock = {}
-for line in open("requirements/lock.txt"):
-    m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s\\;]+)", line)
-    if m:
-        lock[m.group(1).lower().replace("_", "-")] = m.group(2)
+sys.path.insert(0, "tools")
+from sync_envs import locked_pins
+lock = {n.replace("_", "-"): v for n, v in locked_pins().items()}
 got = {d.metadata["Name"].lower().replace("_", "-"): d.version for d in metadata.distributions()}
 diff = sorted((n, v, got.get(n)) for n, v in lock.items() if got.get(n) not in (v, None))
 new = sorted(n for n in got if n not in lock and n not in ("pip", "learndyn"))
