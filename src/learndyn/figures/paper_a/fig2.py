@@ -69,16 +69,22 @@ def compute_ab(cfg: dict):
 
 
 # --------------------------------------------------------------------------- panels C/D
-def sweep_network(seed: int, c: dict) -> dict:
-    """Draw the random architecture, task and initial weights of one panel-C network (spec Fig. 2C)."""
-    rng = np.random.default_rng(seed)
+def _sweep_dims(rng: np.random.Generator, c: dict) -> tuple[int, int, int, int]:
+    """``(Ni, Nh, No, N)`` of a panel-C network: the first draws of its generator (:func:`sweep_network`)."""
     lo, hi = c["dim_range"]
     ni, no = int(rng.integers(lo, hi + 1)), int(rng.integers(lo, hi + 1))
     if ni == no:
         no += 1
     nh = int(rng.integers(min(ni, no), hi + 1))
     m = max(ni, no, nh)
-    n = int(rng.integers(2 * m, 3 * m))
+    return ni, nh, no, int(rng.integers(2 * m, 3 * m))
+
+
+def sweep_network(seed: int, c: dict) -> dict:
+    """Draw the random architecture, task and initial weights of one panel-C network (spec Fig. 2C)."""
+    rng = np.random.default_rng(seed)
+    ni, nh, no, n = _sweep_dims(rng, c)
+    m = max(ni, no, nh)
     task = tasks.random_regression(ni, no, n, rng)
     sigma = float(rng.uniform(*c["sigma_range"])) / np.sqrt(m)
     w1, w2 = init.zero_balanced(ni, nh, no, sigma, rng)
@@ -144,9 +150,8 @@ def sweep_batch(c: dict, batch: int, n_batches: int) -> list[int]:
     exactly one batch, so the batch count changes only which file holds a network's rows."""
     cost = []
     for i in range(c["n_networks"]):
-        net = sweep_network(c["seed0"] + i, c)
-        k = min(net["ni"], net["no"])
-        cost.append(7.5e5 + 200.0 * k ** 3 + 41.0 * net["ni"] * net["nh"] * net["no"])   # ~us at full scale
+        ni, nh, no, _ = _sweep_dims(np.random.default_rng(c["seed0"] + i), c)   # the widths only, not the tasks
+        cost.append(7.5e5 + 200.0 * min(ni, no) ** 3 + 41.0 * ni * nh * no)   # ~us at full scale
     load = [0.0] * n_batches
     items: list[list[int]] = [[] for _ in range(n_batches)]
     for i in sorted(range(len(cost)), key=lambda j: (-cost[j], j)):
