@@ -200,10 +200,11 @@ def write_trajectories(df: pd.DataFrame, path) -> None:
 DIGEST_KEY = b"learndyn:content-sha256"
 
 
-def content_digest(table: pa.Table) -> str:
+def content_digest(table: pa.Table, frame: pd.DataFrame | None = None) -> str:
     """SHA-256 over the decoded values of ``table`` (row hashes of :func:`pandas.util.hash_pandas_object`,
-    column names included): equal tables give equal digests, whatever the file's encoding."""
-    frame = table.to_pandas()
+    column names included): equal tables give equal digests, whatever the file's encoding. ``frame``:
+    ``table.to_pandas()`` when the caller has it already."""
+    frame = table.to_pandas() if frame is None else frame
     h = hashlib.sha256(",".join(table.schema.names).encode())
     h.update(np.ascontiguousarray(pd.util.hash_pandas_object(frame, index=False).to_numpy()).tobytes())
     return h.hexdigest()
@@ -214,10 +215,9 @@ def _corrupt(path, why) -> CorruptFileError:
                             "delete it and rerun snakemake, which recreates it.")
 
 
-def read_table(path) -> pa.Table:
-    """Read one trajectory parquet file as an Arrow table with the trajectory schema, verifying every page
-    checksum; raises :class:`CorruptFileError` naming the file when it is truncated, garbled or its
-    checksums do not match, and ``ValueError`` when its columns are not the trajectory schema's."""
+def _read_verified(path) -> tuple[pa.Table, pd.DataFrame]:
+    """One trajectory parquet file, every page checksum and the content digest verified: the Arrow table
+    (trajectory schema) and its DataFrame (converted once, for the digest and the caller)."""
     try:
         t = pq.read_table(path, page_checksum_verification=True)
     except FileNotFoundError:
@@ -228,25 +228,31 @@ def read_table(path) -> pa.Table:
         raise _corrupt(path, f"columns {t.schema.names} are not the trajectory schema's {list(COLUMNS)}")
     try:
         stored = (t.schema.metadata or {}).get(DIGEST_KEY)
-        t = t.cast(SCHEMA)
-        if stored is not None and stored.decode() != content_digest(t):
+        t = t.cast(SCHEMA).replace_schema_metadata(None)
+        frame = t.to_pandas()
+        if stored is not None and stored.decode() != content_digest(t, frame):
             raise ValueError("its values do not match the content digest stored when it was written")
     except (pa.ArrowException, ValueError) as exc:
         raise _corrupt(path, str(exc)) from exc
-    return t.replace_schema_metadata(None)
+    return t, frame
+
+
+def read_table(path) -> pa.Table:
+    """Read one trajectory parquet file as an Arrow table with the trajectory schema, verifying every page
+    checksum and the content digest; raises :class:`CorruptFileError` naming the file when it is truncated,
+    garbled, its checksums or digest do not match, or its columns are not the trajectory schema's."""
+    return _read_verified(path)[0]
 
 
 def read_trajectories(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """Read one or several trajectory parquet files into one DataFrame (schema- and checksum-verified,
-    :func:`read_table`)."""
+    """Read one or several trajectory parquet files into one DataFrame (schema-, checksum- and digest-verified
+    as :func:`read_table`; each file converted to pandas once)."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
-    tables = []
-    for p in paths:
-        tables.append(read_table(p))
-    if not tables:
+    frames = [_read_verified(p)[1] for p in paths]
+    if not frames:
         return empty()
-    return pa.concat_tables(tables).to_pandas()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def write_checks(checks: pd.DataFrame, path) -> None:
