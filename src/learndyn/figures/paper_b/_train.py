@@ -120,9 +120,4 @@ def grid_trainings(cfg: dict, arch: str, batch: int = 0, n_batches: int = 1, dev
     meta = dict(figure="b5", panel=arch, condition=arch, learning_rate=lr)
     out = io.concat(io.records(v, quantity=q, source="grid", **meta) for q, v in vals.items())
     out["row"] = points[out["row"].to_numpy()].astype(np.int32)
-    if batch:
-        return out
-    # Which loss the stopping rule tested (1 = the train-mode loss, the authors' protocol for dropout; 0 = the
-    # tracked eval-mode loss; the same for the kinds without dropout), for the caption; once per architecture.
-    stop_train = float(str(res["stop_on"]) == "train")
-    return io.concat([out, io.records(stop_train, quantity="stop_on_train", source="summary", **meta)])
+    return out
