@@ -909,8 +909,7 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
     last_epoch = np.full(S, epochs, dtype=np.int64)      # epoch of the final state (stop epoch or `epochs`)
     stopped = np.zeros(S, dtype=bool)
     alive = np.arange(S)                      # original indices of the networks still in the stack
-    all_alive = True                          # alive == arange(S): records by slice, not by index
-    rows = slice(None)
+    rows = slice(None)                        # stack rows -> record rows (the alive networks' indices once any stopped)
 
     @torch.no_grad()
     def pair_stats(out2, acts2, ls=None):
@@ -1001,7 +1000,6 @@ def train_batched(arch: ArchSpec, X, Y, seeds: Sequence[int], *, lr, epochs: int
                 data.compact(keep_t)
                 if shuffle_gens is not None:
                     shuffle_gens = [g for g, kp in zip(shuffle_gens, keep) if kp]
-                all_alive = False
                 rows = torch.as_tensor(alive, device=dev)
                 if out is not None:
                     if engine.can_compact_cache:
