@@ -28,3 +28,16 @@ def test_use_the_core_example_runs(tmp_path, monkeypatch):
     w2w1_exact = ns["exact"].network_function(ns["w1"], ns["w2"], ns["task"].sigma_yx, steps * 0.05)
     assert np.max(np.abs(w2w1_exact - sim.records["W2W1"])) < 0.05
     assert loss[-1] < loss[0]
+
+
+def test_results_folder_is_in_the_repository_with_its_readme():
+    """A clone has results/ (README and layout promise it), with a README that says what lands where."""
+    import subprocess
+
+    root = README.parent
+    tracked = subprocess.run(["git", "ls-files", "results"], cwd=root, capture_output=True, text=True).stdout.split()
+    if tracked or (root / ".git").exists():
+        assert "results/README.md" in tracked
+    text = (root / "results" / "README.md").read_text()
+    for where in ("results/<paper>/data/", "results/<paper>/figures/", "results/claims", "results/smoke/"):
+        assert where in text
