@@ -123,13 +123,14 @@ def main():
     ap.add_argument("--sweep", action="store_true", help="only the learndyn sweep, in parallel batches")
     ap.add_argument("--procs", type=int, default=2, help="processes for --sweep")
     args = ap.parse_args()
-    c = yaml.safe_load(open(CONFIG))["paper_a"]["fig2"]["sweep"]
+    config = yaml.safe_load(open(CONFIG))
+    c = config["paper_a"]["fig2"]["sweep"]
     if args.precision:
         c["precision"] = args.precision
     nets = range(c["n_networks"]) if args.networks == "all" else [int(x) for x in args.networks.split(",")]
 
     if args.sweep:
-        n_batches = 8
+        n_batches = config["batches"]["a2_sweep"]
         cfg = {"sweep": c}
         w0 = time.perf_counter()
         with ProcessPoolExecutor(max_workers=args.procs) as pool:
