@@ -112,3 +112,25 @@ def test_only_io_modules_touch_files_or_the_network():
     bad = sorted(name for name, path in MODULES.items()
                  if name not in ALLOWED_IO and IO_PATTERN.search(path.read_text()))
     assert not bad, f"modules that touch files or the network outside io/plotting: {bad}"
+
+
+def test_every_core_module_declares_its_public_names():
+    """Each core module has ``__all__`` listing exactly its public top-level definitions (functions, classes,
+    module constants), plus declared re-exports: what ``from learndyn.x import *`` and the docs expose."""
+    reexports = {"metrics": {"optimal_loss"}, "__init__": {"__version__"}}
+    for path in sorted((SRC / "learndyn").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        declared, defined = None, set()
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                for t in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    if isinstance(t, ast.Name) and t.id == "__all__":
+                        declared = set(ast.literal_eval(node.value))
+                    elif isinstance(t, ast.Name):
+                        defined.add(t.id)
+        public = {n for n in defined if not n.startswith("_")} | reexports.get(path.stem, set())
+        assert declared is not None, f"{path.name} has no __all__"
+        assert declared == public, f"{path.name}: __all__ lacks {sorted(public - declared)}, " \
+                                   f"names no public definition {sorted(declared - public)}"

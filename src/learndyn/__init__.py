@@ -13,3 +13,4 @@ Pure, vectorised functions over NumPy arrays. Modules:
 """
 
 __version__ = "0.1.0"
+__all__ = ["__version__"]

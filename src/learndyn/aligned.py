@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["task_svd", "project", "unproject", "m_of_t", "qqt_aligned", "m_2x2", "peak_time", "peak_time_code",
+           "peak_value", "peak_value_small_init", "sigmoid_mode", "half_time"]
+
 
 def _time(t) -> np.ndarray:
     t = np.atleast_1d(np.asarray(t, dtype=float))

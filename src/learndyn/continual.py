@@ -14,6 +14,9 @@ import numpy as np
 
 from .metrics import optimal_loss
 
+__all__ = ["optimal_losses", "task_losses", "loss_table", "forgetting", "forgetting_two_tasks", "forgetting_matrix",
+           "numerical_forgetting"]
+
 
 def optimal_losses(sigmas: np.ndarray, sigma_yys: np.ndarray) -> np.ndarray:
     """``L_i* = 1/2 tr sigma_yy_i - 1/2 ||sigma_i||_F^2`` of every task (spec 1.1, 2.8). Returns ``(n_tasks,)``."""

@@ -47,8 +47,8 @@ __all__ = [
     "MnistFigureData", "mnist_figure_data",
 ]
 
-FloatArray = np.ndarray
-PathType = str | PathLike
+_FloatArray = np.ndarray
+_PathType = str | PathLike
 
 # ---------------------------------------------------------------------------------
 # 4.1 two-point dataset
@@ -61,7 +61,7 @@ TWO_POINT_Y1 = 0.6
 
 
 def two_point(dx2: float = 1.0, dy2: float = 0.5, dim_in: int = 1, dim_out: int = 1,
-              dtype=np.float32) -> tuple[FloatArray, FloatArray]:
+              dtype=np.float32) -> tuple[_FloatArray, _FloatArray]:
     """Two-point dataset of spec 4.1 (paper-B Figs 2, 3, 5, 10, 11, 13).
 
     ``x = (-1, -1 + sqrt(dx2))``, ``y = (0.6, 0.6 + sqrt(dy2))``; defaults dx2 = 1, dy2 = 0.5
@@ -83,7 +83,7 @@ def two_point(dx2: float = 1.0, dy2: float = 0.5, dim_in: int = 1, dim_out: int 
 
 
 def two_point_grid(dist_x: Sequence[float] | None = None,
-                   dist_y: Sequence[float] | None = None) -> FloatArray:
+                   dist_y: Sequence[float] | None = None) -> _FloatArray:
     """The 5 x 5 grid of (input distance, target distance) of spec 4.1 (paper-B Fig. 5, step 2).
 
     Defaults ``dist_x = linspace(0.5, 1.5, 5)``, ``dist_y = linspace(0, 1, 5)``.  Returns a
@@ -105,7 +105,7 @@ XOR_SAME_TARGET_PAIRS: tuple[tuple[int, int], ...] = ((0, 3), (1, 2))
 """Index pairs of XOR points with equal targets (spec 4.2): these merge with small weights (Fig. 6)."""
 
 
-def xor(dtype=np.float32) -> tuple[FloatArray, FloatArray]:
+def xor(dtype=np.float32) -> tuple[_FloatArray, _FloatArray]:
     """XOR task of spec 4.2 (paper-B Figs 6, 14).
 
     Points in the order ``(0,0)->0, (0,1)->1, (1,0)->1, (1,1)->0`` (indices 0..3).
@@ -121,7 +121,7 @@ def xor(dtype=np.float32) -> tuple[FloatArray, FloatArray]:
 # ---------------------------------------------------------------------------------
 
 def blob_image(mu_x: float, mu_y: float, size: int = 5, sigma: float = 1.0,
-               dtype=np.float64) -> FloatArray:
+               dtype=np.float64) -> _FloatArray:
     """One blob image of spec 4.3 (paper-B Fig. 7), shape ``(size, size)``.
 
     Pixel centres at ``linspace(-1, 1, size)`` in x (along columns) and y (along rows, row 0
@@ -144,11 +144,11 @@ class BlobData:
     row, for colouring the MDS plots of Figs 8, 12, 15).
     """
 
-    inputs: FloatArray
-    targets: FloatArray
+    inputs: _FloatArray
+    targets: _FloatArray
     context: np.ndarray
-    feature_x: FloatArray
-    feature_y: FloatArray
+    feature_x: _FloatArray
+    feature_y: _FloatArray
 
 
 def blob_context(n_centres: int = 30, size: int = 5, sigma: float = 1.0,
@@ -201,7 +201,7 @@ IDX_DTYPES: Mapping[int, np.dtype] = {
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
-def read_maybe_gzip(path: PathType) -> bytes:
+def read_maybe_gzip(path: _PathType) -> bytes:
     """Bytes of ``path``, gunzipped when the file starts with the gzip magic ``1f 8b``.
 
     The file name is ignored.  A file with the gzip magic that fails to decompress raises
@@ -266,7 +266,7 @@ def parse_idx(data: bytes, name: str = "<bytes>", expected_magic: int | None = N
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
-def read_idx(path: PathType, expected_magic: int | None = None,
+def read_idx(path: _PathType, expected_magic: int | None = None,
              expected_shape: Sequence[int | None] | None = None) -> np.ndarray:
     """Read an IDX file, gzipped or not (detected by magic bytes); see :func:`parse_idx`.
 
@@ -376,7 +376,7 @@ def _check_key(key: str) -> None:
         raise KeyError(f"unknown MNIST file {key!r}; known: {sorted(MNIST_FILES)}")
 
 
-def find_mnist_file(directory: PathType, key: str) -> Path | None:
+def find_mnist_file(directory: _PathType, key: str) -> Path | None:
     """Path of MNIST file ``key`` (e.g. ``"train_images"``) in ``directory``, or ``None``.
 
     Tries the official name, then ``<name>.gz``, then the dotted variants
@@ -432,7 +432,7 @@ def _read_verified(path: Path, key: str, verify: bool) -> bytes:
     return content
 
 
-def verify_mnist_dir(directory: PathType, splits: Sequence[str] = ("train", "test")) -> dict[str, Path]:
+def verify_mnist_dir(directory: _PathType, splits: Sequence[str] = ("train", "test")) -> dict[str, Path]:
     """Check that the MNIST files of ``splits`` exist in ``directory`` and are the official content.
 
     Each file may be gzipped or not; the SHA-256 (:data:`MNIST_SHA256`) of its decompressed
@@ -474,12 +474,12 @@ def verify_mnist_dir(directory: PathType, splits: Sequence[str] = ("train", "tes
 # MNIST: loading
 # ---------------------------------------------------------------------------------
 
-Scale = Literal["standard", "unit", "raw"]
+_Scale = Literal["standard", "unit", "raw"]
 
 
-def load_mnist(directory: PathType, split: Literal["train", "test"] = "train",
-               scale: Scale = "standard", n: int | None = None, verify: bool = True,
-               dtype=np.float32) -> tuple[FloatArray, np.ndarray]:
+def load_mnist(directory: _PathType, split: Literal["train", "test"] = "train",
+               scale: _Scale = "standard", n: int | None = None, verify: bool = True,
+               dtype=np.float32) -> tuple[_FloatArray, np.ndarray]:
     """MNIST images and labels from local IDX files (spec 4.4 and 9; paper-B Figs 4, 9, 16).
 
     ``scale``: ``"standard"`` = ``(v/255 - 0.1307) / 0.3081`` (network inputs, spec 4.4),
@@ -525,7 +525,7 @@ def load_mnist(directory: PathType, split: Literal["train", "test"] = "train",
     return lut.astype(dtype)[images.reshape(len(images), -1)], labels
 
 
-def one_hot(labels: np.ndarray, n_classes: int = 10, dtype=np.float32) -> FloatArray:
+def one_hot(labels: np.ndarray, n_classes: int = 10, dtype=np.float32) -> _FloatArray:
     """One-hot targets (spec 4.4: 10-dim float, so ``dy2 = 2`` between different digits).
 
     ``labels`` ``(N,)`` ints in ``[0, n_classes)`` -> ``(N, n_classes)``.
@@ -571,7 +571,7 @@ def structure_subset(labels: np.ndarray, n: int = 100) -> tuple[np.ndarray, np.n
     return order, labels[order].astype(np.int64)
 
 
-def label_block_centres(sorted_labels: np.ndarray) -> tuple[FloatArray, np.ndarray]:
+def label_block_centres(sorted_labels: np.ndarray) -> tuple[_FloatArray, np.ndarray]:
     """Tick positions and digits for the Fig. 9 class blocks: centre of each run of equal labels.
 
     ``sorted_labels`` ``(n,)`` (from :func:`structure_subset`) -> ``(positions, digits)``; the
@@ -597,9 +597,9 @@ class MnistFigureData:
     "MNIST-10k proxy"; ``label`` a tag for figures ("" or "10k proxy").
     """
 
-    images: FloatArray
+    images: _FloatArray
     labels: np.ndarray
-    targets: FloatArray
+    targets: _FloatArray
     pair: tuple[int, int]
     structure_indices: np.ndarray
     structure_labels: np.ndarray
@@ -609,7 +609,7 @@ class MnistFigureData:
     label: str
 
 
-def mnist_figure_data(directory: PathType, use_10k_proxy: bool = False, n_structure: int = 100,
+def mnist_figure_data(directory: _PathType, use_10k_proxy: bool = False, n_structure: int = 100,
                       n_theory: int = 10000, verify: bool = True) -> MnistFigureData:
     """Training data and subsets of paper-B Figs 4, 9, 16 (spec 4.4).
 

@@ -58,6 +58,8 @@ from scipy.special import ndtr
 
 __all__ = [
     "IntegrationError",
+    "FIT_MAX_NFEV",
+    "PENALTY",
     "scalar_variables",
     "alignment_bounds",
     "mean_output_error_squared",

@@ -20,6 +20,10 @@ import numpy as np
 from .tasks import optimal_loss
 from .timegrid import as_time, chunks
 
+__all__ = ["SingularBError", "NotBalancedError", "BALANCE_RTOL", "balance_deviation", "check_zero_balanced",
+           "TIME_CHUNK", "LOSS_CHUNK", "RiccatiFactors", "riccati_factors", "qqt", "network_function", "loss",
+           "limit", "fukumizu_factors", "qqt_fukumizu", "loss_from_factors"]
+
 
 class SingularBError(ValueError):
     """Theorem 3.1's matrix ``B = U^T U~ + V^T V~`` is singular (paper A assumption 3.1)."""

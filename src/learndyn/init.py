@@ -12,6 +12,9 @@ import numpy as np
 
 from . import aligned as _aligned
 
+__all__ = ["GAMMA", "random_orthogonal", "fix_det_sign", "zero_balanced", "random_normal", "balancedness",
+           "task_aligned", "zero_balanced_direct"]
+
 #: Fixed constant of the authors' zero-balanced initialisation (Algorithm 1, spec 4.1 step 4).
 GAMMA = 1.15
 

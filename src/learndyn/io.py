@@ -43,6 +43,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+__all__ = ["COLUMNS", "SCHEMA", "records", "concat", "empty", "to_table", "CorruptFileError", "glob_escape",
+           "atomic_write", "write_trajectories", "DIGEST_KEY", "content_digest", "read_table", "read_trajectories",
+           "write_checks", "read_checks", "select", "to_array", "scalar", "check_table"]
+
 COLUMNS: tuple[str, ...] = (
     "figure", "panel", "condition", "seed", "learning_rate", "step", "t",
     "quantity", "row", "col", "value", "source",

@@ -27,6 +27,13 @@ from .exact import TIME_CHUNK, NotBalancedError, SingularBError
 from .timegrid import as_time, chunks
 from .init import random_orthogonal
 
+__all__ = ["hidden_width_range", "check_dims", "layer_spectra", "balance", "lambda_of", "lambda_balanced",
+           "f_matrix", "mode_constants", "f_eig", "riccati_rhs", "gradient_flow", "qqt_of", "StableFactors",
+           "stable_factors", "qqt_from_p0", "evaluate", "qqt", "factors", "qqt_direct", "readouts", "limit", "ntk",
+           "ntk_jacobian", "ntk_norm", "ntk_change", "kernel_distance", "shallow_limit", "mode_strength",
+           "mode_layers", "mode_rate", "mode_time", "sigmoid_threshold", "has_accelerating_phase",
+           "standard_regression"]
+
 
 # --------------------------------------------------------------------------- 1.2-1.4 initialisation
 def hidden_width_range(lam: float, ni: int, no: int) -> tuple[int, int | None]:

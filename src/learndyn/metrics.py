@@ -12,6 +12,9 @@ from .exact import limit
 from .init import balancedness as _balancedness
 from .tasks import optimal_loss
 
+__all__ = ["loss", "loss_samples", "rsm_input", "rsm_output", "ntk", "split_qqt", "balancedness_norm", "code_loss",
+           "representation_error", "optimal_loss"]
+
 
 def loss(w: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> np.ndarray:
     """Mean-over-samples squared-error loss of network function ``W`` with whitened inputs:

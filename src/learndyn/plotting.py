@@ -17,6 +17,9 @@ import numpy as np  # noqa: E402
 
 from . import io  # noqa: E402
 
+__all__ = ["DIVERGING", "PALETTE", "EXACT_STYLE", "STYLE", "figure", "apply_style", "panel_label", "sim_exact",
+           "heatmap", "legend_sim_exact", "caption", "save"]
+
 #: Diverging colour map for matrices (QQ^T, RSMs, NTKs).
 DIVERGING = "RdBu_r"
 #: Okabe-Ito palette (colour-blind safe), also used by the papers' appendix figures.

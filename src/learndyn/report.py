@@ -28,6 +28,10 @@ import pandas as pd
 
 from . import __version__, plotting
 
+__all__ = ["CLAIMS_COLUMNS", "canonical_json", "sha256", "provenance", "describe", "file_metadata", "is_reported",
+           "figure_number", "paper_letter", "claims_table", "summary", "summary_line", "claims_html",
+           "claims_figure"]
+
 #: Columns of the claims table (``results/claims.parquet``), in order.
 CLAIMS_COLUMNS: tuple[str, ...] = ("paper", "figure", "claim", "value", "threshold", "passed", "kind", "scale")
 

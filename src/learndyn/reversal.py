@@ -16,6 +16,9 @@ import numpy as np
 
 from .timegrid import as_time
 
+__all__ = ["reversal_modes", "alignment_error", "aligned_modes", "reversal_network_function",
+           "shallow_network_function", "shallow_gd", "shallow_modes"]
+
 
 def reversal_modes(s: np.ndarray, s_task: np.ndarray, b: np.ndarray, c: np.ndarray, t) -> np.ndarray:
     """Per-mode strengths ``m_i(t)`` of paper A Appendix G.1 (spec 2.9, Eq. for ``m_i``):

@@ -19,6 +19,8 @@ import numpy as np
 from .exact import fukumizu_factors
 from .timegrid import as_time
 
+__all__ = ["p_k", "p_k_svd", "inv_sqrt_psd", "q_factor", "rotation_estimate", "q_of_weights"]
+
 
 def p_k(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> tuple[np.ndarray, np.ndarray]:
     """``P(t) = e^{Ft} Q0`` and ``K(t) = I_Nh + 1/2 Q0^T F^{-1} (e^{2Ft} - I) Q0`` (spec 2.11), from the

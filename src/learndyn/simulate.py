@@ -19,6 +19,10 @@ import numpy as np
 
 from .metrics import optimal_loss
 
+__all__ = ["QUANTITIES", "Trajectory", "gd_linear", "log_steps", "ACTIVATIONS", "forward_nonlinear",
+           "loss_nonlinear", "grad_nonlinear", "gd_nonlinear", "ShallowTrajectory", "gd_shallow", "StoppedRun",
+           "gd_linear_until"]
+
 QUANTITIES = ("W2W1", "W1tW1", "W2W2t", "W1", "W2")
 
 

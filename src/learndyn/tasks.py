@@ -11,6 +11,11 @@ import numpy as np
 
 from . import init as _init
 
+__all__ = ["optimal_loss", "Task", "whiten", "random_regression", "teacher_student", "reversal_learning",
+           "LIVING_KINGDOM", "COLOUR_HIERARCHY", "COLOUR_PERMUTATION", "perturb_labels", "revise_labels",
+           "hierarchy", "one_hot_items", "mode_svd", "hierarchy_tree", "DECOUPLING_5X5_DENSE", "DECOUPLING_KINDS",
+           "decoupling_targets", "WEIGHTED_HIERARCHY", "random_target", "gaussian_teacher"]
+
 
 
 def optimal_loss(sigma_yx: np.ndarray, sigma_yy: np.ndarray) -> float:
