@@ -215,6 +215,8 @@ def test_a_bad_nested_command_line_value_points_to_configfile():
 def test_batch_keys_are_the_batched_rules_of_the_workflow():
     files = (REPO / "workflow" / "rules").glob("*.smk")
     rules = {m for f in files for m in re.findall(r"^rule (\w+):", f.read_text(), re.M)}
+    modules = (REPO / "src" / "learndyn" / "figures").rglob("*.py")  # generated rules: Step("<rule name>", ...)
+    rules |= {m for f in modules for m in re.findall(r"\bStep\(\s*\"(\w+)\"", f.read_text())}
     assert cv.batched_rules() == set(BASE["batches"])
     assert cv.batched_rules() <= rules
 

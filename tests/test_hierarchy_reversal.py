@@ -3,6 +3,8 @@
 Spec ``exact-dynamics.md`` sections 1.1, 1.3, 2.9, 2.10, 5.4-5.6 and section 7 (Figures 3, 6).
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -230,7 +232,15 @@ def _fig3_cfg():
     return dict(seed=0, n_hidden=14, learning_rate=0.05, n_steps=2000, perturbation=0.1,
                 inits={"C": {"kind": "gaussian", "sigma": 1e-4}, "D": {"kind": "gaussian", "sigma": 0.42},
                        "E": {"kind": "balanced", "sigma": 0.44}},
-                loss_threshold=0.01, check_seed0=100, n_check_seeds=3, exact_overlay=True)
+                loss_threshold=0.01, check_seed0=100, n_check_seeds=3, exact_overlay=True,
+                checks=_config_checks("paper_a", "fig3"))
+
+
+def _config_checks(paper, fig):
+    """The acceptance thresholds of ``<paper>.<fig>`` in config.yaml (the protocol's own, not retyped here)."""
+    import yaml
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    return cfg[paper][fig]["checks"]
 
 
 def test_fig3_protocol_checks_pass_and_are_deterministic():

@@ -18,8 +18,24 @@ def setup(smk):
 
 
 def core_function(smk, name="function"):
-    """``<params.module>.<params.<name>>`` of the core."""
+    """The function a rule runs: the registry's function object of step ``params.step`` (rules generated from
+    the figures' declarations, learndyn.figures.registry), else ``<params.module>.<params.<name>>`` (paper B's
+    hand-written rules)."""
+    if "step" in smk.params.keys():
+        from learndyn.figures import registry
+        return registry.step(smk.params.step)[1].function
     return getattr(importlib.import_module(smk.params.module), smk.params[name])
+
+
+def figure_functions(smk):
+    """``(checks, draw)`` of the figure a plot rule draws: the registry's figure ``params.figure``, else the
+    functions of module ``params.module``."""
+    if "figure" in smk.params.keys():
+        from learndyn.figures import registry
+        fig = registry.figure(smk.params.figure)
+        return fig.checks, fig.draw
+    module = importlib.import_module(smk.params.module)
+    return module.checks, module.draw
 
 
 def kwargs(smk):

@@ -39,6 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "workflow" / "schemas"
 RULE_FILES = ROOT / "workflow" / "rules"
+FIGURE_MODULES = ROOT / "src" / "learndyn" / "figures"
 
 #: Sane upper bounds (absurd values would hang or exhaust memory rather than fail).
 STEP_CAP = 10**8            # gradient steps of any run (the largest default: 5e6, paper_a.fig7.max_steps)
@@ -391,10 +392,14 @@ def at_most(scope: str, key: str, cap: int, what: str) -> Rule:
 
 
 # -------- what exists: names derived from the config and the workflow
-def batched_rules(rules_dir: Path = RULE_FILES) -> set[str]:
-    """Keys of ``batches`` the workflow reads: every ``config["batches"]["<rule>"]`` in ``workflow/rules/*.smk``."""
+def batched_rules(rules_dir: Path = RULE_FILES, figures_dir: Path = FIGURE_MODULES) -> set[str]:
+    """Keys of ``batches`` the workflow reads: every ``config["batches"]["<rule>"]`` in ``workflow/rules/*.smk``
+    and every ``batch="<key>"`` of a figure step declaration (``src/learndyn/figures/**/*.py``, read as text so
+    that validation needs no import of the core)."""
     pat = re.compile(r"""config\[\s*["']batches["']\s*\]\s*\[\s*["'](\w+)["']\s*\]""")
-    return {m for f in sorted(rules_dir.glob("*.smk")) for m in pat.findall(f.read_text())}
+    step = re.compile(r"""\bbatch\s*=\s*["'](\w+)["']""")
+    return ({m for f in sorted(rules_dir.glob("*.smk")) for m in pat.findall(f.read_text())}
+            | {m for f in sorted(figures_dir.rglob("*.py")) for m in step.findall(f.read_text())})
 
 
 #: Threshold names whose check a figure can mark "(smoke)" (``relaxed_checks``): read from the figure modules'

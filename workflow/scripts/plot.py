@@ -1,6 +1,5 @@
 """Plot rule: read the figure's parquet, draw every panel, compute its acceptance checks. The PDF and PNG
 carry a provenance stamp in their metadata (learndyn version, git commit, config hashes, scale)."""
-import importlib
 import os
 import sys
 from pathlib import Path
@@ -13,15 +12,15 @@ from learndyn import io, plotting, report  # noqa: E402
 
 
 def main():
-    module = importlib.import_module(snakemake.params.module)
+    checks_fn, draw_fn = _rule.figure_functions(snakemake)
     table = io.read_trajectories(list(snakemake.input.data))
-    checks = module.checks(table, snakemake.params.cfg)
+    checks = checks_fn(table, snakemake.params.cfg)
     print(checks.to_string(index=False))
     png = Path(snakemake.output.png)
     stamp = report.provenance(snakemake.config, f"{png.parent.parent.name}/{png.stem}", snakemake.params.cfg,
                               commit=_rule.git_commit(os.path.join(snakemake.scriptdir, "..", "..")))
     print("provenance:", report.describe(stamp))
-    plotting.save(module.draw(table, snakemake.params.cfg), snakemake.output.pdf, snakemake.output.png,
+    plotting.save(draw_fn(table, snakemake.params.cfg), snakemake.output.pdf, snakemake.output.png,
                   metadata=lambda fmt: report.file_metadata(stamp, fmt))
     io.write_checks(checks, snakemake.output.checks)
     failed = checks[~checks["passed"]]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import aligned, init, io, metrics, plotting, simulate, tasks
+from ..steps import Figure, Step
 
 ROWS = dict(zip(tasks.DECOUPLING_KINDS, ("D", "E", "F")))          # target kind -> panel
 COLUMNS = ("small", "intermediate", "large")
@@ -23,8 +24,6 @@ COLUMNS = ("small", "intermediate", "large")
 PUBLISHED_STEPS = {"dense": (370_580, 106_068, 42_483), "unequal": (210_229, 67_819, 48_754),
                    "equal": (44_364, 14_941, 10_903)}
 PUBLISHED_ETA = 1e-4
-#: The learning rate at which the spec's deviation thresholds are stated (deviations are O(eta)).
-REFERENCE_ETA = 1e-4
 BLUE, RED, PINK, GREEN = "#0071b2", "#d62728", "#e377c2", "#2ca02c"
 
 
@@ -137,25 +136,26 @@ def _rel(a: float, b: float) -> float:
 
 
 def checks(df, cfg: dict):
-    """Acceptance checks of spec section 7, Figure 4 (deviation thresholds are stated at eta = 1e-4 and
-    scale with eta, since GD deviates from gradient flow by O(eta); run lengths compared in units of tau)."""
-    ca, c = cfg["a"], cfg["runs"]
+    """Acceptance checks of spec section 7, Figure 4 (thresholds: ``cfg["checks"]``; the 2x2 deviation thresholds
+    are stated at eta = ``checks.reference_eta`` and scale with eta, since GD deviates from gradient flow by O(eta);
+    run lengths compared in units of tau)."""
+    ca, c, t = cfg["a"], cfg["runs"], cfg["checks"]
     rows = []
     dev = io.scalar(df, panel="A", quantity="max_dev_M")
     rows.append((f"A (5x5, sigma={ca['sigma']:g}, eta={ca['learning_rate']:g}): max |M_sim - M_Thm5.1| over all steps",
-                 dev, "<= 0.2", dev <= 0.2))
-    scale = c["learning_rate"] / REFERENCE_ETA
+                 dev, f"<= {t['a_dev']:g}", dev <= t["a_dev"]))
+    scale = c["learning_rate"] / t["reference_eta"]
     for kind, j in runs(cfg):
         panel, col = ROWS[kind], COLUMNS[j]
         g = lambda q: io.scalar(df, panel=panel, condition=col, quantity=q)  # noqa: E731
         name = f"{panel} ({kind}, {col}, sigma={c['sigmas'][j]:g})"
-        lim = (0.03 if j < 2 else 1.0) * scale
+        lim = (t["dev_2x2_small"] if j < 2 else t["dev_2x2_large"]) * scale
         d = g("max_dev_2x2")
         rows.append((f"{name}: max |M_sim - M_2x2| over all steps (max |M| = {g('max_abs_M'):.3g})", d,
                      f"<= {lim:g}", d <= lim))
         d51 = g("max_dev_2x2_thm51")
-        rows.append((f"{name}: max |M_2x2 - M_Thm5.1| (explicit vs matrix form)", d51, "<= 1e-8 * max|M|",
-                     d51 <= 1e-8 * max(1.0, g("max_abs_M"))))
+        rows.append((f"{name}: max |M_2x2 - M_Thm5.1| (explicit vs matrix form)", d51,
+                     f"<= {t['thm51_rel_dev']:g} * max|M|", d51 <= t["thm51_rel_dev"] * max(1.0, g("max_abs_M"))))
         rows.append((f"{name}: reached l_code < {c['tol']:g}", g("converged"), "== 1", g("converged") == 1))
         t_run = g("stop_step") * c["learning_rate"]
         t_pub = PUBLISHED_STEPS[kind][j] * PUBLISHED_ETA
@@ -163,7 +163,8 @@ def checks(df, cfg: dict):
         checked = (kind != "dense" and j < 2) or (kind == "dense" and j == 0)
         rows.append((f"{name}: run length {g('stop_step'):.0f} steps (t = {t_run:.4g}) vs published "
                      f"{PUBLISHED_STEPS[kind][j]} steps at eta=1e-4 (t = {t_pub:.4g}), relative difference", rel,
-                     "<= 0.3" if checked else "(reported)", rel <= 0.3 if checked else True))
+                     f"<= {t['run_length_rel']:g}" if checked else "(reported)",
+                     rel <= t["run_length_rel"] if checked else True))
     # row F: peak time and value of the cross coupling
     for j in (0, 1):
         col = COLUMNS[j]
@@ -171,18 +172,19 @@ def checks(df, cfg: dict):
         t_sim = g("ext_step") * c["learning_rate"]
         rel = _rel(t_sim, g("t_star"))
         rows.append((f"F ({col}): |t*_exact - argmax_t |b_sim|| / t*_exact (t* = {g('t_star'):.5g}, sim {t_sim:.5g})",
-                     rel, "<= 0.005", rel <= 0.005))
+                     rel, f"<= {t['peak_time_rel']:g}", rel <= t["peak_time_rel"]))
         rows.append((f"F ({col}): the code's approximate t* (t_bumps) = {g('t_star_code'):.5g}, relative to exact",
                      _rel(g("t_star_code"), g("t_star")), "(reported)", True))
         rows.append((f"F ({col}): half-learning time t_1/2 of the mean diagonal strength vs t*", g("t_half") / g("t_star"),
                      "(reported, ~1)", True))
         relv = _rel(g("ext_value"), g("b_peak"))
-        rows.append((f"F ({col}): |b_sim(peak) - b(t*)| / |b(t*)| (b(t*) = {g('b_peak'):.5g})", relv, "<= 0.02",
-                     relv <= 0.02))
+        rows.append((f"F ({col}): |b_sim(peak) - b(t*)| / |b(t*)| (b(t*) = {g('b_peak'):.5g})", relv,
+                     f"<= {t['peak_value_rel']:g}", relv <= t["peak_value_rel"]))
     g = lambda q: io.scalar(df, panel="F", condition="small", quantity=q)  # noqa: E731
     rel = _rel(g("b_peak"), g("b_peak_small_init"))
     rows.append((f"F (small): exact peak value vs scale-free small-init value s b/(2 sqrt(Delta) + a1 + a2) = "
-                 f"{g('b_peak_small_init'):.5g}", rel, "<= 1e-3", rel <= 1e-3))
+                 f"{g('b_peak_small_init'):.5g}", rel, f"<= {t['small_init_peak_rel']:g}",
+                 rel <= t["small_init_peak_rel"]))
     g = lambda q: io.scalar(df, panel="F", condition="large", quantity=q)  # noqa: E731
     margin = g("a1_0") + g("a2_0") - g("s1")
     rows.append(("F (large): a1(0) + a2(0) - s~ (no interior peak when > 0)", margin, "> 0", margin > 0))
@@ -296,3 +298,21 @@ def draw(df, cfg: dict):
         f"singular basis. Pink: simulated extremum of |b| (small and intermediate columns, when interior); green: exact "
         f"t* = ln(1 + s(s - a1 - a2)/Delta)/(4s) (not the authors' small-init approximation)."), y=0.003)
     return fig
+
+
+# --------------------------------------------------------------------------- declaration (workflow rules, tests)
+FIGURE = Figure(
+    id="a4", paper="paper_a", name="fig4", checks=checks, draw=draw,
+    steps=(
+        Step("a4_exact", compute_a, "fig4_A",
+             keys=("a.seed", "a.n", "a.n_hidden", "a.target", "a.sigma", "a.learning_rate", "a.n_steps"),
+             mem_mb=500, minutes=5),
+        Step("a4_runs", compute_runs, "fig4_BF", batch="a4_runs",
+             keys=tuple(f"runs.{k}" for k in ("seed", "n_hidden", "dense_target", "sigmas", "learning_rate", "tol",
+                                               "max_steps", "chunk", "n_plot_points")),
+             # every step of W2W1 kept for the longest run of the batch (~370 000 steps at full scale)
+             mem_mb=lambda c, n: max(1000, int(c["runs"]["max_steps"] * 9 / n * 32 * 4 / 1e6) + 500),
+             # ~30 us per GD step on one idle core, recorded every step; the longest run sets the batch's time
+             minutes=lambda c, n: max(5, int(c["runs"]["max_steps"] * 30e-6 / 60) + 5)),
+    ),
+)

@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 
 from ... import exact, init, io, plotting, rotation, simulate, tasks
+from ..steps import Figure, Step
 
 TASK_COLOURS = ("#0071b2", "#cc79a7")        # task 1 blue, task 2 pink (as the original)
 #: one colour per matrix entry (tab20 without its greys, so no simulated curve looks like the black exact ones)
@@ -130,7 +131,9 @@ def compute(cfg: dict):
 
 
 def checks(df, cfg: dict):
-    """Acceptance checks of spec section 7, Figure 7 (and the claims of panels A and C)."""
+    """Acceptance checks of spec section 7, Figure 7 (and the claims of panels A and C; thresholds:
+    ``cfg["checks"]``)."""
+    t = cfg["checks"]
     s = lambda q: io.scalar(df, source="summary", quantity=q)  # noqa: E731
     rows = []
     for k in (1, 2):
@@ -140,19 +143,22 @@ def checks(df, cfg: dict):
     v = s("det_sign_product")
     rows.append(("tasks: sign det S1 * sign det S2 (spec 1.3)", v, "== 1", v == 1))
     dev, scale = s("max_dev_qqt"), s("max_abs_qqt")
+    lim = t["qqt_rel_dev"]
     rows.append((f"B: max |QQt_sim - QQt_Thm3.1| over phase 2 (max|QQt| = {scale:.3g})", dev,
-                 f"<= 1e-4 * max|QQt| = {1e-4 * scale:.3g}", dev <= 1e-4 * scale))
+                 f"<= {lim:g} * max|QQt| = {lim * scale:.3g}", dev <= lim * scale))
     v = s("max_dev_qqt_q")   # round-off of the positive exponentials only (spec 2.2, V2)
-    rows.append(("C: max |q q^T - QQt_Thm3.1| (q of spec 2.11)", v, f"<= 1e-5 * max|QQt| = {1e-5 * scale:.3g}",
-                 v <= 1e-5 * scale))
+    lim = t["qqt_q_rel_dev"]
+    rows.append(("C: max |q q^T - QQt_Thm3.1| (q of spec 2.11)", v, f"<= {lim:g} * max|QQt| = {lim * scale:.3g}",
+                 v <= lim * scale))
     v = s("rel_dev_q")
-    rows.append(("C: max |q - Q_sim| / max|Q_sim| (q alone is not the weights)", v, ">= 1e-3", v >= 1e-3))
+    rows.append(("C: max |q - Q_sim| / max|Q_sim| (q alone is not the weights)", v, f">= {t['q_rel_dev_min']:g}",
+                 v >= t["q_rel_dev_min"]))
     v = s("max_dev_orth")
-    rows.append(("D: max |D D^T - I|", v, "<= 1e-3", v <= 1e-3))
+    rows.append(("D: max |D D^T - I|", v, f"<= {t['orth_dev']:g}", v <= t["orth_dev"]))
     v = s("max_dev_identity")
-    rows.append(("D: max |D - I| (D not constant)", v, ">= 1e-3", v >= 1e-3))
+    rows.append(("D: max |D - I| (D not constant)", v, f">= {t['identity_dev_min']:g}", v >= t["identity_dev_min"]))
     v = s("rel_dev_qd")
-    rows.append(("D: max |q D - Q_sim| / max|Q_sim|", v, "<= 1e-3", v <= 1e-3))
+    rows.append(("D: max |q D - Q_sim| / max|Q_sim|", v, f"<= {t['qd_rel_dev']:g}", v <= t["qd_rel_dev"]))
     return io.check_table(rows)
 
 
@@ -224,3 +230,17 @@ def draw(df, cfg: dict):
                cfg["q_max_exponent"]))
     plotting.caption(fig, note)
     return fig
+
+
+# --------------------------------------------------------------------------- declaration (workflow rules, tests)
+FIGURE = Figure(
+    id="a7", paper="paper_a", name="fig7", checks=checks, draw=draw,
+    steps=(
+        Step("a7_compute", compute, "fig7",
+             keys=("seed", "n", "n_hidden", "n_samples", "sigma_teacher", "sigma", "learning_rate", "tol", "max_steps",
+                   "chunk", "record_every", "dense_every", "n_plot_points", "q_max_exponent"),
+             # benchmark, full scale: 30 s wall, 9 s CPU, max RSS 0.29 GB (~0.95 M GD steps of a 2x2x2 network, weights
+             # and closed forms on every phase-2 step); memory grows with the phase-2 length / dense_every
+             mem_mb=800, minutes=6),
+    ),
+)

@@ -10,10 +10,10 @@ simulations only). Sum convention with ``X = I`` (spec 1.1): the whitened proble
 Spec gaps decided here: (1) at eta = 0.01 the Theorem 5.1 overlay deviates from GD by O(eta) (spec 7 asserts
 <= 0.4 only for sigma = 0.3, a draw-dependent number); following the spec's alternative, the pass/fail check
 re-runs every initialisation at a small reference learning rate (config ``reference``; V6: 1e-4, 2e-5 for the
-large init.) and requires <= 0.03; the eta = 0.01 deviations are reported. (2) Spec 7 asks for the final
-``W2W1`` within 1e-5 of the target, but the stopping rule ``l_code < 4.08e-12`` only bounds the column sums
-of ``E`` by ``sqrt(2 No^2 tol) = 1.4e-5`` (for ``diag(5, 1, 2, 3, 4)`` the slow mode alone leaves
-``|E_22| ~ 1.4e-5`` at the stop step), so the check uses 1e-4.
+large init.) and requires <= 0.03 (config ``checks.reference_dev``); the eta = 0.01 deviations are reported.
+(2) Spec 7 asks for the final ``W2W1`` within 1e-5 of the target, but the stopping rule ``l_code < 4.08e-12``
+only bounds the column sums of ``E`` by ``sqrt(2 No^2 tol) = 1.4e-5`` (for ``diag(5, 1, 2, 3, 4)`` the slow
+mode alone leaves ``|E_22| ~ 1.4e-5`` at the stop step), so the check uses 1e-4 (``checks.final_target_dev``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import aligned, init, io, metrics, plotting, simulate, tasks
+from ..steps import Figure, Step
 
 COLUMNS = ("small", "intermediate", "large")
 PANELS_W = dict(zip(tasks.DECOUPLING_KINDS, ("A", "B", "C")))
@@ -92,7 +93,8 @@ def _reference_deviation(cfg: dict, ys: list, w1s: list, w2s: list) -> np.ndarra
 
 
 def checks(df, cfg: dict):
-    """Acceptance checks of spec section 7, Figure 9."""
+    """Acceptance checks of spec section 7, Figure 9 (thresholds: ``cfg["checks"]``)."""
+    t = cfg["checks"]
     rows = []
     for kind in tasks.DECOUPLING_KINDS:
         panel = PANELS_M[kind]
@@ -102,18 +104,18 @@ def checks(df, cfg: dict):
             rows.append((f"{name}: reached l_code < {cfg['tol']:g}", g("converged"), "== 1", g("converged") == 1))
             # spec 7 says 1e-5, but l_code < tol only bounds the column sums of E = Y - W2W1 by sqrt(2 No^2 tol)
             # (1.4e-5 here), so at the stop step an entry of E can exceed 1e-5 (see the module docstring)
-            rows.append((f"{name}: max |W2W1 - Y| at the stop step", g("final_dev_target"), "<= 1e-4",
-                         g("final_dev_target") <= 1e-4))
+            rows.append((f"{name}: max |W2W1 - Y| at the stop step", g("final_dev_target"),
+                         f"<= {t['final_target_dev']:g}", g("final_dev_target") <= t["final_target_dev"]))
             pub = PUBLISHED_STEPS[kind][j]
             rel = abs(g("stop_step") - pub) / pub
             rows.append((f"{name}: run length {g('stop_step'):.0f} vs published {pub} steps, relative difference", rel,
-                         "<= 0.3", rel <= 0.3))
+                         f"<= {t['run_length_rel']:g}", rel <= t["run_length_rel"]))
             d = g("max_dev_thm51")
             rows.append((f"{name}: max |M_sim - M_Thm5.1| over the run at eta={cfg['learning_rate']:g} (max |M| = "
                          f"{g('max_abs_M'):.3g}; O(eta) discretisation error)", d, "(reported)", True))
             d = g("ref_max_dev_thm51")
             rows.append((f"{name}: max |M_sim - M_Thm5.1| for t <= {cfg['reference']['t_max']:g}, same init. re-run at "
-                         f"eta={g('ref_learning_rate'):g}", d, "<= 0.03", d <= 0.03))
+                         f"eta={g('ref_learning_rate'):g}", d, f"<= {t['reference_dev']:g}", d <= t["reference_dev"]))
     return io.check_table(rows)
 
 
@@ -162,3 +164,15 @@ def draw(df, cfg: dict):
         f"W2W1(t); D-F: M(t) = U~^T W2W1(t) V~ in the task's singular basis (= A^T A); diagonal entries blue, "
         f"off-diagonal red, simulation solid. " + overlay))
     return fig
+
+
+# --------------------------------------------------------------------------- declaration (workflow rules, tests)
+FIGURE = Figure(
+    id="a9", paper="paper_a", name="fig9", checks=checks, draw=draw,
+    steps=(
+        Step("a9_compute", compute, "fig9",
+             keys=("seed", "n", "n_hidden", "sigmas", "learning_rate", "tol", "max_steps", "n_plot_points",
+                   "reference.learning_rates", "reference.t_max"),
+             mem_mb=500, minutes=5),
+    ),
+)

@@ -59,3 +59,32 @@ def assemble(quads: dict) -> np.ndarray:
 def symlog_label(lam: float) -> str:
     """Short label for a lambda value (``"λ=−10"``)."""
     return f"$\\lambda$={lam:g}".replace("-", "\u2212")
+
+
+def bound(value: float) -> str:
+    """A threshold as the check tables write it: ``0.01``, ``10``, ``0.999`` (``:g``) and, below 0.01, a power
+    of ten without padding (``1e-3``, ``5e-3``, ``1e-12``)."""
+    if value == 0 or abs(value) >= 0.01:
+        return f"{value:g}"
+    exp = int(np.floor(np.log10(abs(value))))
+    mant = float(f"{value / 10.0 ** exp:.12g}")
+    if abs(mant) >= 10:                                     # log10 rounding at an exact power of ten
+        mant, exp = mant / 10, exp + 1
+    return f"{mant:g}e{exp}"
+
+
+# --------------------------------------------------------------------------- job costs (workflow rules)
+def c_minutes(seconds: float) -> int:
+    """Runtime request (minutes) of one compute job: 3 x the estimated CPU seconds plus 5 minutes of start-up
+    margin. The estimates are cpu_time from logs/benchmarks/paper_c at full scale (shared development machine,
+    wall times inflated by other jobs), scaled with the config entries that drive the cost."""
+    return 5 + int(-(-3 * seconds // 60))
+
+
+def sweep_minutes(n_items: int, n_batches: int, seconds_per_item: float, overhead_min: int = 5) -> int:
+    """Runtime request (minutes) of one batch job of a sweep of ``n_items`` split into ``n_batches`` jobs (items
+    ``range(batch, n_items, n_batches)``, at most ``ceil(n_items / n_batches)`` per job): ``overhead_min`` plus
+    ``seconds_per_item`` (measured, times a safety factor) per item, rounded up to whole minutes (as
+    ``sweep_runtime`` of workflow/rules/common.smk)."""
+    per_job = -(-n_items // n_batches)
+    return overhead_min + int(-(-(per_job * seconds_per_item) // 60))

@@ -17,7 +17,8 @@ from scipy.integrate import solve_ivp
 
 from ... import exact, io, metrics, plotting, simulate
 from ... import lambda_balanced as lb
-from ._common import QUADS, assemble, run_pair, symlog_label
+from ..steps import Figure, Step
+from ._common import QUADS, assemble, bound, c_minutes, run_pair, symlog_label
 
 FIG = "c2"
 QUANTITIES = ("loss", "W2W1", "W1tW1", "W2W2t", "ntk")
@@ -98,16 +99,20 @@ def compute(cfg: dict):
 
 
 def checks(df, cfg: dict):
-    """Acceptance checks (spec section 5: 3 ODE, 5 lambda=0 vs paper A, 10 overlap <= 1 % of the range)."""
+    """Acceptance checks (spec section 5: 3 ODE, 5 lambda=0 vs paper A, 10 overlap <= 1 % of the range; thresholds:
+    ``cfg["checks"]``)."""
+    t = cfg["checks"]
     rows = []
     for lam in cfg["lambdas"]:
         g = lambda q: io.scalar(df, quantity=q, condition=f"lambda={lam:g}", source="summary")  # noqa: E731
         for name in QUANTITIES:
             rel = g(f"max_dev_{name}") / g(f"range_{name}")
+            lim = t["curve_rel_dev"]
             rows.append((f"lambda={lam:g}: max |{name}_sim - {name}_exact| / range of the curves (every step)", rel,
-                         "<= 0.01", rel <= 0.01))
+                         f"<= {bound(lim)}", rel <= lim))
+        lim = t["ode_dev"]
         rows.append((f"lambda={lam:g}: closed form vs DOP853 (rtol {cfg['ode_rtol']:g}), t <= {cfg['n_steps'] * cfg['learning_rate']:g}",
-                     g("max_dev_ode"), "<= 1e-8", g("max_dev_ode") <= 1e-8))
+                     g("max_dev_ode"), f"<= {bound(lim)}", g("max_dev_ode") <= lim))
         rows.append((f"lambda={lam:g}: closed form finite at t = 1e5 and t = inf", g("finite_at_1e5"), "== 1",
                      g("finite_at_1e5") == 1))
         rows.append((f"lambda={lam:g}: kernel distance S(0, t_end)", g("kernel_distance_end"), "(reported)", True))
@@ -116,23 +121,28 @@ def checks(df, cfg: dict):
                          "(reported)", True))
         rows.append((f"lambda={lam:g}: GD balance drift", g("balance_drift"), "(reported)", True))
         if lam == 0:
+            lim = t["paper_a_dev"]
             rows.append(("lambda=0: max |QQt(lambda-balanced solver) - QQt(paper A Theorem 3.1)| over every step",
-                         g("max_dev_paper_a"), "<= 1e-10", g("max_dev_paper_a") <= 1e-10))
+                         g("max_dev_paper_a"), f"<= {bound(lim)}", g("max_dev_paper_a") <= lim))
     # claims: at large |lambda| one representation and the NTK stay almost constant; at lambda = 0 both move
-    big = [lam for lam in cfg["lambdas"] if abs(lam) >= 10]
+    big = [lam for lam in cfg["lambdas"] if abs(lam) >= t["lazy_lambda"]]
     for lam in big:
         g = lambda q: io.scalar(df, quantity=q, condition=f"lambda={lam:g}", source="summary")  # noqa: E731
         side = "W2W2t" if lam > 0 else "W1tW1"
+        lim = t["lazy_rel_change"]
         rows.append((f"lambda={lam:g} (lazy): relative change of the large layer's {side}", g(f"rel_change_{side}"),
-                     "<= 0.05", g(f"rel_change_{side}") <= 0.05))
-        rows.append((f"lambda={lam:g} (lazy): kernel distance S(0, t_end)", g("kernel_distance_end"), "<= 0.01",
-                     g("kernel_distance_end") <= 0.01))
+                     f"<= {bound(lim)}", g(f"rel_change_{side}") <= lim))
+        lim = t["lazy_kernel_distance"]
+        rows.append((f"lambda={lam:g} (lazy): kernel distance S(0, t_end)", g("kernel_distance_end"),
+                     f"<= {bound(lim)}", g("kernel_distance_end") <= lim))
     if 0.0 in cfg["lambdas"]:
         g = lambda q: io.scalar(df, quantity=q, condition="lambda=0", source="summary")  # noqa: E731
         both = min(g("rel_change_W1tW1"), g("rel_change_W2W2t"))
-        rows.append(("lambda=0 (rich): min relative change of W1tW1, W2W2t", both, ">= 0.2", both >= 0.2))
-        rows.append(("lambda=0 (rich): kernel distance S(0, t_end)", g("kernel_distance_end"), ">= 0.05",
-                     g("kernel_distance_end") >= 0.05))
+        lim = t["rich_rel_change"]
+        rows.append(("lambda=0 (rich): min relative change of W1tW1, W2W2t", both, f">= {bound(lim)}", both >= lim))
+        lim = t["rich_kernel_distance"]
+        rows.append(("lambda=0 (rich): kernel distance S(0, t_end)", g("kernel_distance_end"), f">= {bound(lim)}",
+                     g("kernel_distance_end") >= lim))
     return io.check_table(rows)
 
 
@@ -170,3 +180,16 @@ def draw(df, cfg: dict):
         f"NTK: all {cfg['n_out'] * cfg['n_samples']}^2 entries. Settings from the authors' draft notebook / thesis (spec L2 "
         "[C, T]); the paper's own figure layout and values were not recovered (reconstruction)."))
     return fig
+
+
+# --------------------------------------------------------------------------- declaration (workflow rules, tests)
+FIGURE = Figure(
+    id="c2", paper="paper_c", name="fig2", checks=checks, draw=draw,
+    steps=(
+        Step("c2_compute", compute, "fig2",
+             keys=("seed", "n_in", "n_hidden", "n_out", "n_samples", "sigma", "lambdas", "learning_rate", "n_steps",
+                   "n_plot_points", "n_ode_times", "ode_rtol"),
+             # 7.4 s of CPU at full scale (50 000 steps, 3 lambdas)
+             mem_mb=1000, minutes=lambda c, n: c_minutes(7.4 * c["n_steps"] / 5e4 * len(c["lambdas"]) / 3)),
+    ),
+)

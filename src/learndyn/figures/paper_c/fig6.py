@@ -14,7 +14,8 @@ import numpy as np
 
 from ... import continual, io, plotting
 from ... import lambda_balanced as lb
-from ._common import run_pair
+from ..steps import Figure, Step
+from ._common import bound, c_minutes, run_pair
 
 FIG = "c6"
 
@@ -69,36 +70,42 @@ def compute(cfg: dict):
 
 
 def checks(df, cfg: dict):
-    """Acceptance check 12 of spec section 5 (continual learning)."""
+    """Acceptance check 12 of spec section 5 (continual learning; thresholds: ``cfg["checks"]``)."""
+    t = cfg["checks"]
     rows = []
     eta = cfg["learning_rate"]
-    tol_eta = 5e-3 * eta / 1e-3
-    tol = tol_eta
+    # check 4's GD-vs-exact threshold at its learning rate, scaled with eta
+    tol = t["gd_dev"] * eta / t["gd_dev_eta"]
+    tol_text = f"<= {tol:g} (check 4's {bound(t['gd_dev'])} x eta/{bound(t['gd_dev_eta'])})"
     per_lambda = []
     for lam in cfg["lambdas"]:
         cond = f"lambda={lam:g}"
         _, dev = io.to_array(df, condition=cond, quantity="max_dev_W2W1_per_task")
         d = float(np.max(dev))
         rows.append((f"{cond}: max |W2W1_GD - W2W1_exact|, exact flow through all {cfg['n_tasks']} tasks (restarted "
-                     "from its own state)", d, f"<= {tol:g} (check 4's 5e-3 x eta/1e-3)", d <= tol))
+                     "from its own state)", d, tol_text, d <= tol))
         _, dev = io.to_array(df, condition=cond, quantity="max_dev_W2W1_restart_gd")
         d = float(np.max(dev))
         rows.append((f"{cond}: max |W2W1_GD - W2W1_exact|, exact restarted from the GD weights at each switch", d,
-                     f"<= {tol_eta:g} (check 4's 5e-3 x eta/1e-3)", d <= tol_eta))
+                     tol_text, d <= tol))
         _, sim = io.to_array(df, condition=cond, quantity="final_losses", source="simulation")
         _, ex = io.to_array(df, condition=cond, quantity="final_losses", source="exact")
         _, th = io.to_array(df, condition=cond, quantity="final_losses", source="theory")
         e_sim, e_ex = float(np.max(np.abs(sim - th))), float(np.max(np.abs(ex - th)))
-        rows.append((f"{cond}: final per-task losses (GD) vs 1/2|S_k-S_i|^2 + 1/2 tr S_i^yy - 1/2|S_i|^2", e_sim, "<= 1e-6",
-                     e_sim <= 1e-6))
-        rows.append((f"{cond}: final per-task losses (exact flow) vs the same formula", e_ex, "<= 1e-9", e_ex <= 1e-9))
+        lim = t["final_loss_dev_gd"]
+        rows.append((f"{cond}: final per-task losses (GD) vs 1/2|S_k-S_i|^2 + 1/2 tr S_i^yy - 1/2|S_i|^2", e_sim,
+                     f"<= {bound(lim)}", e_sim <= lim))
+        lim = t["final_loss_dev_exact"]
+        rows.append((f"{cond}: final per-task losses (exact flow) vs the same formula", e_ex, f"<= {bound(lim)}",
+                     e_ex <= lim))
         rows.append((f"{cond}: GD balance drift after all tasks", io.scalar(df, condition=cond, quantity="balance_drift"),
                      "(reported)", True))
         per_lambda.append(sim)
     if len(per_lambda) > 1:
         spread = float(max(np.max(np.abs(a - per_lambda[0])) for a in per_lambda))
+        lim = t["lambda_spread"]
         rows.append(("final per-task losses: max difference between lambdas (forgetting independent of lambda)", spread,
-                     "<= 1e-6", spread <= 1e-6))
+                     f"<= {bound(lim)}", spread <= lim))
     return io.check_table(rows)
 
 
@@ -158,3 +165,17 @@ def draw(df, cfg: dict):
         "from its own state. Settings from the authors' draft notebook [C]; the paper's figure was not recovered "
         "(reconstruction)."))
     return fig
+
+
+# --------------------------------------------------------------------------- declaration (workflow rules, tests)
+FIGURE = Figure(
+    id="c6", paper="paper_c", name="fig6", checks=checks, draw=draw,
+    steps=(
+        Step("c6_compute", compute, "fig6",
+             keys=("seed", "n_in", "n_hidden", "n_out", "n_samples", "n_tasks", "sigma", "lambdas", "learning_rate",
+                   "steps_per_task", "record_every"),
+             # 2.9 s of CPU at full scale (4 tasks x 6000 steps x 3 lambdas = 72 000 steps)
+             mem_mb=500,
+             minutes=lambda c, n: c_minutes(2.9 * c["steps_per_task"] * c["n_tasks"] * len(c["lambdas"]) / 72000)),
+    ),
+)

@@ -18,7 +18,8 @@ import numpy as np
 from ... import io, plotting, tasks
 from ... import lambda_balanced as lb
 from ..shared import mds_embedding
-from ._common import run_pair
+from ..steps import Figure, Step
+from ._common import bound, c_minutes, run_pair
 
 FIG = "c8"
 EXPERIMENTS = ("revision", "colour")
@@ -85,20 +86,25 @@ def compute(cfg: dict, experiment: str):
 
 def checks(df, cfg: dict):
     """Checks: closed form vs GD through both phases, spec check 13 (saddle detected, never NaN), and the
-    derived claim (revision at lambda = 0 stalls on the saddle, lambda != 0 revises; colour learned for all)."""
+    derived claim (revision at lambda = 0 stalls on the saddle, lambda != 0 revises; colour learned for all).
+    Thresholds: ``cfg["checks"]`` (the learned-loss bound is ``cfg["learned_loss"]``, which the compute step reads)."""
+    t = cfg["checks"]
     rows = []
     for exp in EXPERIMENTS:
         e = cfg[exp]
         eta_w = cfg["learning_rate"] / 8
-        # check 4's 5e-3 (eta = 1e-3, t <= 10), scaled by eta and by the phase length as in check 12
-        tol = 5e-3 * eta_w / 1e-3 * max(1.0, max(e["phase1_steps"], e["phase2_steps"]) * eta_w / 10)
+        # check 4's threshold (at its learning rate, t <= its horizon), scaled by eta and by the phase length as in
+        # check 12
+        tol = t["gd_dev"] * eta_w / t["gd_dev_eta"] * max(1.0, max(e["phase1_steps"], e["phase2_steps"]) * eta_w
+                                                          / t["gd_dev_time"])
         for lam in cfg["lambdas"]:
             if lam > 0 and -lam in cfg["lambdas"]:
                 _, wp = io.to_array(df, panel=exp, condition=f"lambda={lam:g}", quantity="W2W1_exact_all")
                 _, wm = io.to_array(df, panel=exp, condition=f"lambda={-lam:g}", quantity="W2W1_exact_all")
                 d = float(np.max(np.abs(wp - wm)))
+                lim = t["sign_dev"]
                 rows.append((f"{exp}: max |W2W1_exact(lambda={lam:g}) - W2W1_exact(lambda={-lam:g})| (same W(0), equal "
-                             "widths: identical network function)", d, "<= 1e-10", d <= 1e-10))
+                             "widths: identical network function)", d, f"<= {bound(lim)}", d <= lim))
             cond = f"lambda={lam:g}"
             g = lambda q, src="summary": io.scalar(df, panel=exp, condition=cond, quantity=q, source=src)  # noqa: E731
             rows.append((f"{exp}, {cond}: closed form finite in both phases", g("finite"), "== 1", g("finite") == 1))
@@ -191,3 +197,27 @@ def draw(df, cfg: dict):
         "MDS is not repeated. The paper's lambda version of this figure was not found: "
         "protocol from Braun et al. [C], lambda values and widths are reconstructions."))
     return fig
+
+
+# --------------------------------------------------------------------------- declaration (workflow rules, tests)
+def _minutes(c: dict, n_batches: int) -> int:
+    # two GD runs per lambda plus a metric MDS of (snapshots x 8 items) points, O(points^2 n_init max_iter):
+    # 6 s of CPU measured at full scale (3 lambdas, 101 snapshots x 8 items = 808 points, n_init 4, max_iter 300);
+    # the larger experiment sets the request of both jobs
+    points = max(8 * (c[x]["phase1_steps"] + c[x]["phase2_steps"]) / c[x]["snapshot_every"] for x in EXPERIMENTS)
+    seconds = 6.0 * len(c["lambdas"]) / 3 * max(
+        1.0, (points / 808) ** 2 * c["mds"]["n_init"] / 4 * c["mds"]["max_iter"] / 300)
+    return c_minutes(seconds)
+
+
+FIGURE = Figure(
+    id="c8", paper="paper_c", name="fig8", checks=checks, draw=draw,
+    steps=(
+        Step("c8_compute", compute, "fig8_{experiment}", wildcard=("experiment", EXPERIMENTS),
+             keys=("seed", "n_hidden", "perturbation", "learning_rate", "lambdas", "learned_loss")
+             + tuple(f"{x}.{k}" for x in EXPERIMENTS
+                     for k in ("sigma", "phase1_steps", "phase2_steps", "record_every", "snapshot_every"))
+             + tuple(f"mds.{k}" for k in ("n_init", "eps", "max_iter", "seed")),
+             mem_mb=700, minutes=_minutes),
+    ),
+)
