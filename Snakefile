@@ -13,7 +13,11 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 
 
-# one rule file per paper (paper_a.smk, paper_b.smk, ...), each appending its figures to ALL_TARGETS
+# papers A and C: rules generated from each figure module's declaration (learndyn.figures.registry)
+include: "workflow/rules/figures.smk"
+
+
+# paper B: hand-written rule files (paper_b*.smk), each appending its figures to ALL_TARGETS
 for _rules in sorted(Path(workflow.basedir, "workflow", "rules").glob("paper_*.smk")):
 
     include: str(_rules.relative_to(workflow.basedir))
@@ -27,3 +31,7 @@ rule all:
     default_target: True
     input:
         ALL_TARGETS,
+
+
+# the full-scale results record (snakemake record -> docs/results/): checks, provenance and machine of each figure
+include: "workflow/rules/record.smk"
