@@ -223,6 +223,12 @@ def _b_train_cfg(fig):
     return {k: B_CFG[fig][k] for k in ("seed", "dx2", "dy2", "rows")}
 
 
+def _b_fit_cfg(fig):
+    """The keys of ``paper_b.<fig>`` that the two-point fits read (_two_point.fit_runs: the two fit grids): a
+    threshold, caption or display edit never refits."""
+    return {k: B_CFG[fig][k] for k in ("fit_grid", "mean_grid")}
+
+
 def _b5_train_cfg(arch, keys):
     """Fig. 5 trainings of ``arch``: only ``keys`` of ``paper_b.fig5`` plus that architecture's Table-1 row, so
     editing thresholds, fit grids or the ``architectures`` list never retrains a pool or a grid."""

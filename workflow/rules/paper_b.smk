@@ -97,7 +97,7 @@ rule b2_fit:
     params:
         module=FIT_MODULE,
         function="fit_runs",
-        cfg=B_CFG["fig2"],
+        cfg=_b_fit_cfg("fig2"),
     conda:
         "../../envs/learndyn.yaml"
     log:
@@ -189,7 +189,7 @@ rule b3_fit:
     params:
         module=FIT_MODULE,
         function="fit_runs",
-        cfg=B_CFG["fig3"],
+        cfg=_b_fit_cfg("fig3"),
     conda:
         "../../envs/learndyn.yaml"
     log:
@@ -256,7 +256,7 @@ rule b10_fit:
     params:
         module=FIT_MODULE,
         function="fit_runs",
-        cfg=B_CFG["fig10"],
+        cfg=_b_fit_cfg("fig10"),
     conda:
         "../../envs/learndyn.yaml"
     log:
@@ -323,7 +323,7 @@ rule b13_fit:
     params:
         module=FIT_MODULE,
         function="fit_runs",
-        cfg=B_CFG["fig13"],
+        cfg=_b_fit_cfg("fig13"),
     conda:
         "../../envs/learndyn.yaml"
     log:

@@ -98,7 +98,7 @@ rule b4_fit:
     params:
         module=f"{BM_MOD}.fig4",
         function="fit",
-        cfg=BM_CFG4,
+        cfg={"fit_grid": BM_CFG["fig4"]["fit_grid"]},  # what the fit reads: a threshold edit never refits
     conda:
         "../../envs/learndyn.yaml"
     log:

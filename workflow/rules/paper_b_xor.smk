@@ -78,7 +78,8 @@ rule bx_theory:
     params:
         module=f"{B_MOD}.fig6",
         function="theory",
-        cfg=lambda w: {**B_CFG[w.fig], "fit_loss_threshold": B_CFG["fig5"]["fit_loss_threshold"]},
+        # what theory reads (the runs' names and Figure 5's pool filter): a threshold edit never reruns it
+        cfg=lambda w: {"panels": B_CFG[w.fig]["panels"], "fit_loss_threshold": B_CFG["fig5"]["fit_loss_threshold"]},
         kwargs=lambda w: {"figure": BX_ID[w.fig]},
     conda:
         "../../envs/learndyn.yaml"
