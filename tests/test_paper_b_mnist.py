@@ -1,9 +1,10 @@
-"""Paper B's MNIST figures (4, 9, 16): providing the files (good directory, missing file, corrupt file -- also
-through snakemake), the Fig-9/16 protocol pieces (image order, Eq. 50 class shortcut vs the full E D E, trial
+"""Paper B's MNIST figures (4, 9, 16): providing the files (rule b_mnist_data's workflow script loaded by path:
+good directory, missing file, corrupt file, download with a stand-in for the network -- also through snakemake), the Fig-9/16 protocol pieces (image order, Eq. 50 class shortcut vs the full E D E, trial
 averaging, spec-7 statistics and checks), the Fig-4 fit rule on a synthetic trajectory, and the trainings
 (batch split invariance, stored distances) on a tiny slice of the real data."""
 
 import gzip
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,17 @@ REPO = Path(__file__).resolve().parents[1]
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
 needs_mnist = pytest.mark.skipif(datasets.find_mnist_file(MNIST_DIR, "train_images") is None,
                                  reason=f"MNIST files not in {MNIST_DIR}")
+
+
+def _load_script(name):
+    """A workflow script loaded by path (outside snakemake it only defines its functions)."""
+    spec = importlib.util.spec_from_file_location(f"_wf_{name}", REPO / "workflow" / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+mnist_data = _load_script("mnist_data")     # rule b_mnist_data: the provisioning (files, network)
 
 
 # ------------------------------------------------------------------ provisioning (spec 9)
@@ -43,22 +55,35 @@ def test_provide_copies_verifies_and_gzips(tmp_path):
     (src / "t10k-labels-idx1-ubyte").write_bytes(gzip.decompress(lab.read_bytes()))
     lab.unlink()
     log = tmp_path / "log.txt"
-    files = _mnist.provide_mnist(tmp_path / "dest", source_dir=src, proxy=True, log=log)
+    files = mnist_data.provide_mnist(tmp_path / "dest", source_dir=src, proxy=True, log=log)
     assert [Path(f).name for f in files] == ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"]
     assert Path(files[0]).read_bytes() == (src / "t10k-images-idx3-ubyte.gz").read_bytes()   # byte copy
     assert Path(files[1]).read_bytes()[:2] == b"\x1f\x8b"
     assert set(datasets.verify_mnist_dir(tmp_path / "dest", ("test",))) == {"test_images", "test_labels"}
     assert "verified" in log.read_text() and files[1] in log.read_text()
-    again = _mnist.provide_mnist(tmp_path / "dest2", source_dir=src, proxy=True)
+    again = mnist_data.provide_mnist(tmp_path / "dest2", source_dir=src, proxy=True)
     assert Path(again[1]).read_bytes() == Path(files[1]).read_bytes()
     # without the proxy all four files are needed
     assert _mnist.provided_files("d", proxy=False) == [f"d/{n}.gz" for n in datasets.MNIST_FILES.values()]
 
 
+def test_provisioning_pure_pieces():
+    """The core's pieces of the provisioning work on bytes and names only."""
+    assert list(_mnist.provided_names(True)) == ["test_images", "test_labels"]
+    assert _mnist.provided_names(False)["train_labels"] == "train-labels-idx1-ubyte.gz"
+    content = bytes(range(256)) * 10
+    gz = _mnist.gzip_bytes(content)
+    assert _mnist.is_gzip(gz) and not _mnist.is_gzip(content) and gz == _mnist.gzip_bytes(content)
+    assert gzip.decompress(gz) == content
+    text = _mnist.provision_log(["a.gz", "b.gz"], download=True)
+    assert datasets.MNIST_URL_BASES[0] in text and text.endswith("a.gz\nb.gz\n")
+    assert "copy from p.mnist_dir = 'x'" in _mnist.how_to_provide("p", "x", download=False)
+
+
 def test_provide_missing_file_names_it_and_how_to_provide(tmp_path):
     (tmp_path / "src").mkdir()
     with pytest.raises(datasets.MnistMissingError) as err:
-        _mnist.provide_mnist(tmp_path / "dest", source_dir=tmp_path / "src", proxy=False)
+        mnist_data.provide_mnist(tmp_path / "dest", source_dir=tmp_path / "src", proxy=False)
     msg = str(err.value)
     for name in datasets.MNIST_FILES.values():
         assert name in msg
@@ -75,11 +100,51 @@ def test_provide_corrupt_file_names_it(tmp_path):
     raw[100] ^= 1                                                     # one flipped bit in a label
     labels.write_bytes(gzip.compress(bytes(raw)))
     with pytest.raises(datasets.MnistCorruptError) as err:
-        _mnist.provide_mnist(tmp_path / "dest", source_dir=src, proxy=True)
+        mnist_data.provide_mnist(tmp_path / "dest", source_dir=src, proxy=True)
     msg = str(err.value)
     assert str(labels) in msg and "corrupt" in msg and "paper_b.mnist.mnist_dir" in msg
     assert str(imgs) not in msg                                        # the good file is not blamed
     assert not (tmp_path / "dest" / labels.name).exists()              # nothing copied
+
+
+class _Response:
+    def __init__(self, data):
+        self.data = data
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def read(self):
+        return self.data
+
+
+@needs_mnist
+def test_provide_download_verifies_and_deletes_a_corrupt_download(tmp_path, monkeypatch):
+    """The download branch with urlopen replaced by the real files: written and verified; a corrupt download is
+    deleted and named; an unreachable server names the URL and how to provide the files."""
+    served = {f"https://example.org/m/{p.name}": p.read_bytes() for p in _copy_split(tmp_path / "src")}
+    monkeypatch.setattr(mnist_data.urllib.request, "urlopen", lambda url, timeout: _Response(served[url]))
+    files = mnist_data.provide_mnist(tmp_path / "ok", download=True, url_base="https://example.org/m", proxy=True,
+                                     log=tmp_path / "log.txt")
+    assert [Path(f).read_bytes() for f in files] == list(served.values())
+    assert "downloaded from https://example.org/m" in (tmp_path / "log.txt").read_text()
+    url = "https://example.org/m/t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(served[url]))
+    raw[100] ^= 1
+    served[url] = gzip.compress(bytes(raw))
+    with pytest.raises(datasets.MnistCorruptError) as err:
+        mnist_data.provide_mnist(tmp_path / "bad", download=True, url_base="https://example.org/m", proxy=True)
+    assert "t10k-labels-idx1-ubyte.gz" in str(err.value) and "paper_b.mnist.url_base" in str(err.value)
+    assert not any((tmp_path / "bad").iterdir())                        # the corrupt download is deleted
+
+    def offline(url, timeout):
+        raise OSError("no route to host")
+    monkeypatch.setattr(mnist_data.urllib.request, "urlopen", offline)
+    with pytest.raises(datasets.MnistMissingError, match="could not download https://example.org/m/t10k-images"):
+        mnist_data.provide_mnist(tmp_path / "off", download=True, url_base="https://example.org/m", proxy=True)
 
 
 @pytest.mark.slow

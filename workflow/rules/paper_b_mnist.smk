@@ -1,9 +1,10 @@
 # Paper B (van Rossem & Saxe 2024), MNIST figures 4, 9 and 16 (spec universality.md 4.4, 6.1, 7, 9) and the
-# MNIST files they read. b_mnist_data puts the official files under MNIST_DIR (gitignored): copied from the local
-# directory paper_b.mnist.mnist_dir, or downloaded with paper_b.mnist.download (a localrule: compute nodes are often
-# offline); either way the checksums of the decompressed content are verified and a missing or corrupt file stops
-# the run with a message naming it. Trainings (torch; modules importing only datasets/deepnets/io), the Eq. 50
-# theory and the Fig. 4 fit are separate rules writing parquet; plot rules read only parquet.
+# MNIST files they read. b_mnist_data (workflow/scripts/mnist_data.py) puts the official files under MNIST_DIR
+# (gitignored): copied from the local directory paper_b.mnist.mnist_dir, or downloaded with paper_b.mnist.download
+# (a localrule: compute nodes are often offline); either way the checksums of the decompressed content are verified
+# and a missing or corrupt file stops the run with a message naming it. Trainings (torch; modules importing only
+# datasets/deepnets/io), the Eq. 50 theory and the Fig. 4 fit are separate rules writing parquet; plot rules read
+# only parquet.
 import sys
 
 if str(SRC) not in sys.path:
@@ -53,13 +54,13 @@ rule b_mnist_data:
         mnist_dir=MNIST_CFG["mnist_dir"],
         download=MNIST_CFG["download"],
         url_base=MNIST_CFG["url_base"],
+        proxy=MNIST_PROXY,
+    conda:
+        "../../envs/learndyn.yaml"
     log:
         LOGS / "paper_b" / "b_mnist_data.log",
-    run:
-        from learndyn.figures.paper_b._mnist import provide_mnist
-
-        provide_mnist(MNIST_DIR, source_dir=params.mnist_dir, download=params.download, url_base=params.url_base,
-                      proxy=MNIST_PROXY, log=log[0])
+    script:
+        "../scripts/mnist_data.py"  # copies or downloads, verifies; the pure pieces are in _mnist and datasets
 
 
 # ------------------------------------------------------------------ Figure 4: two tracked digits

@@ -1,11 +1,14 @@
-"""Paper B's MNIST figures (4, 9, 16): providing the data, the Eq. 50 theory and the structure statistics.
+"""Paper B's MNIST figures (4, 9, 16): what providing the data needs, the Eq. 50 theory and the structure statistics.
 
 Spec ``universality.md`` 2.10 (exponential weighing, Eq. 50), 4.4 (MNIST protocol), 7 (checks of Figs 9 and 16)
 and 9 (data availability: official files, checksums of the *decompressed* content, opt-in 10k proxy).
 
-* :func:`provide_mnist`: copy (from a local directory) or download (official URLs) the gzipped IDX files of
-  the needed splits into one directory and verify them; a missing or corrupt file stops with a message that
-  names the file and says how to provide it.
+* Providing the files (rule ``b_mnist_data``): the copying, downloading and verifying of the gzipped IDX files
+  is done by the workflow script ``workflow/scripts/mnist_data.py`` (only ``io``, ``plotting`` and workflow
+  scripts touch files or the network); this module holds its pure pieces: which splits and files
+  (:func:`needed_splits`, :func:`provided_names`, :func:`provided_files`), the how-to-provide message
+  (:func:`how_to_provide`), the deterministic gzip of decompressed bytes (:func:`gzip_bytes`) and the log text
+  (:func:`provision_log`). The expected checksums are :data:`learndyn.datasets.MNIST_SHA256`.
 * :func:`compute_theory` (compute rule of Figs 9/16): ``D̃ = E D E`` (Eq. 50) with ``D_kl = ||x_k − x_l||
   ||y_k − y_l||`` on raw pixels (0-255) of the first 10 000 training images and one-hot targets, by the exact
   class-level shortcut (:func:`learndyn.effective.exponential_weighing_by_class`), restricted to the first 100
@@ -16,9 +19,7 @@ and 9 (data availability: official files, checksums of the *decompressed* conten
 from __future__ import annotations
 
 import gzip
-import shutil
-import urllib.request
-from pathlib import Path
+from pathlib import PurePath
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from ... import datasets, effective, io
 N_CLASSES = 10
 
 
-# ------------------------------------------------------------------ providing the files (spec 9)
+# ------------------------------------------------------------------ providing the files (spec 9): pure pieces
 def split_of(proxy: bool) -> str:
     """IDX split the MNIST figures train on: ``"train"`` (60k), or ``"test"`` for the opt-in 10k proxy (spec 4.4)."""
     return "test" if proxy else "train"
@@ -39,13 +40,24 @@ def needed_splits(proxy: bool) -> tuple[str, ...]:
     return ("test",) if proxy else ("train", "test")
 
 
+def needed_keys(proxy: bool) -> list[str]:
+    """Keys of :data:`learndyn.datasets.MNIST_FILES` to provide, in that table's order."""
+    return [k for k in datasets.MNIST_FILES if k.split("_")[0] in needed_splits(proxy)]
+
+
+def provided_names(proxy: bool) -> dict[str, str]:
+    """``{key: "<official name>.gz"}`` of the files rule ``b_mnist_data`` writes."""
+    return {k: f"{datasets.MNIST_FILES[k]}.gz" for k in needed_keys(proxy)}
+
+
 def provided_files(dest, proxy: bool) -> list[str]:
-    """Paths of the gzipped files :func:`provide_mnist` writes into ``dest`` (official names + ``.gz``)."""
-    keys = [k for k in datasets.MNIST_FILES if k.split("_")[0] in needed_splits(proxy)]
-    return [str(Path(dest) / f"{datasets.MNIST_FILES[k]}.gz") for k in keys]
+    """Paths (strings, nothing is touched) of the gzipped files rule ``b_mnist_data`` writes into ``dest``."""
+    return [str(PurePath(dest) / name) for name in provided_names(proxy).values()]
 
 
-def _how(config_prefix: str, source_dir, download: bool) -> str:
+def how_to_provide(config_prefix: str, source_dir, download: bool) -> str:
+    """What failed (copy from ``source_dir`` or download) and how to provide the files, naming the config keys
+    under ``config_prefix``; appended to every provisioning error."""
     where = (f"download from {config_prefix}.url_base" if download
              else f"copy from {config_prefix}.mnist_dir = '{source_dir}' (relative to the working directory)")
     return (f"MNIST provisioning ({where}) failed. Put the four official files (gzipped or not) into a "
@@ -55,65 +67,21 @@ def _how(config_prefix: str, source_dir, download: bool) -> str:
             f"'10k proxy').")
 
 
-def _write_gz(content: bytes, path: Path) -> None:
-    """Deterministic gzip (mtime 0) of ``content`` to ``path``, atomically."""
-    io.atomic_write(path, lambda tmp: Path(tmp).write_bytes(gzip.compress(content, compresslevel=6, mtime=0)))
+def is_gzip(data: bytes) -> bool:
+    """``data`` (or its first bytes) starts with the gzip magic number."""
+    return data[:2] == b"\x1f\x8b"
 
 
-def provide_mnist(dest, *, source_dir=None, download: bool = False, url_base: str | None = None,
-                  proxy: bool = False, config_prefix: str = "paper_b.mnist", log=None) -> list[str]:
-    """Put the MNIST files of :func:`needed_splits` into ``dest`` as ``<official name>.gz`` and verify them.
+def gzip_bytes(content: bytes) -> bytes:
+    """Deterministic gzip (mtime 0, level 6) of decompressed ``content``: the same input gives the same bytes."""
+    return gzip.compress(content, compresslevel=6, mtime=0)
 
-    ``download=False``: the files are taken from ``source_dir`` (official names, gzipped or not, see
-    :func:`learndyn.datasets.find_mnist_file`); they are verified there first (SHA-256 of the decompressed
-    bytes, :func:`learndyn.datasets.verify_mnist_dir`), then a gzipped file is copied byte for byte and an
-    uncompressed one is gzipped. ``download=True``: the official ``.gz`` files are fetched from ``url_base``
-    (default :data:`learndyn.datasets.MNIST_URL_BASES` ``[0]``; needs internet, run it on a login node).
-    Either way the written files are verified again. Errors: :class:`learndyn.datasets.MnistMissingError` /
-    :class:`~learndyn.datasets.MnistCorruptError` whose message names every bad file and how to provide it
-    (a corrupt download is deleted). ``log``: optional file that receives the list of verified files.
-    Returns the written paths.
-    """
-    dest = Path(dest)
-    splits = needed_splits(proxy)
-    keys = [k for k in datasets.MNIST_FILES if k.split("_")[0] in splits]
-    how = _how(config_prefix, source_dir, download)
-    if download:
-        urls = datasets.mnist_download_urls(url_base)
-        for key in keys:
-            name = f"{datasets.MNIST_FILES[key]}.gz"
-            try:
-                with urllib.request.urlopen(urls[name], timeout=120) as resp:
-                    raw = resp.read()
-            except OSError as exc:
-                raise datasets.MnistMissingError(f"could not download {urls[name]}: {exc}\n{how}") from exc
-            io.atomic_write(dest / name, lambda tmp: Path(tmp).write_bytes(raw))
-    else:
-        if source_dir is None:
-            raise ValueError("source_dir is required unless download=True")
-        try:
-            found = datasets.verify_mnist_dir(source_dir, splits)
-        except datasets.MnistDataError as exc:
-            raise type(exc)(f"{exc}\n{how}") from exc
-        for key, src in found.items():
-            out = dest / f"{datasets.MNIST_FILES[key]}.gz"
-            if src.read_bytes()[:2] == b"\x1f\x8b":
-                io.atomic_write(out, lambda tmp: shutil.copyfile(src, tmp))
-            else:
-                _write_gz(src.read_bytes(), out)
-    try:
-        datasets.verify_mnist_dir(dest, splits)
-    except datasets.MnistDataError as exc:
-        if download:
-            for path in provided_files(dest, proxy):
-                Path(path).unlink(missing_ok=True)
-        raise type(exc)(f"{exc}\n{how}") from exc
-    files = provided_files(dest, proxy)
-    if log is not None:
-        origin = f"downloaded from {url_base or datasets.MNIST_URL_BASES[0]}" if download else f"copied from {source_dir}"
-        io.atomic_write(Path(log), lambda tmp: Path(tmp).write_text(
-            f"MNIST {origin}; verified (SHA-256 of the decompressed content):\n" + "\n".join(files) + "\n"))
-    return files
+
+def provision_log(files, *, download: bool, source_dir=None, url_base: str | None = None) -> str:
+    """Text of the rule's log: where the files came from and the list of verified ``files``."""
+    origin = (f"downloaded from {url_base or datasets.MNIST_URL_BASES[0]}" if download
+              else f"copied from {source_dir}")
+    return f"MNIST {origin}; verified (SHA-256 of the decompressed content):\n" + "\n".join(map(str, files)) + "\n"
 
 
 # ------------------------------------------------------------------ theory (Eq. 50)
