@@ -178,3 +178,88 @@ def test_weights_that_are_not_zero_balanced_are_rejected():
     exact.qqt(tr.w1, tr.w2, task.sigma_yx, [0.0])
     # ... and an explicit tolerance lets a knowing caller through
     exact.loss(g1, g2, task.sigma_yx, task.sigma_yy, [0.0], balance_rtol=np.inf)
+
+
+# --------------------------------------------------------------------------- factors once, evaluate many times
+def _random_nets(n_seeds=3):
+    for seed in range(n_seeds):
+        for shape in SHAPES + [(2, 2, 2)]:
+            rng = np.random.default_rng(100 + seed)
+            task, _ = tasks.teacher_student(shape[0], shape[1], shape[2], 20, 0.3, rng)
+            w1, w2 = init.zero_balanced(*shape, 0.3, rng, sigma_yx=task.sigma_yx)
+            t = np.sort(rng.uniform(0.0, 40.0, 57))
+            yield task, w1, w2, np.concatenate([[0.0], t])
+
+
+def test_evaluate_equals_the_wrappers_for_every_what():
+    """exact.qqt / network_function / loss / loss_from_factors are evaluate(factors(...), t, what=...) bit for bit;
+    qqt is Z A^-1 Z^T of Theorem 3.1 (spec 2.3) point by point, and the other quantities are its quadrant and
+    1/2 ||W - sigma_yx||^2 + L*."""
+    assert exact.WHAT == ("qqt", "network_function", "loss")
+    for task, w1, w2, t in _random_nets():
+        s, ni = task.sigma_yx, w1.shape[1]
+        f = exact.factors(w1, w2, s)
+        g = exact.riccati_factors(w1, w2, s)
+        for name in ("vt", "ut", "st", "g", "m1", "m2", "m3", "zv", "zu", "sigma_yx"):
+            assert np.array_equal(getattr(f, name), getattr(g, name))
+        l_star = tasks.optimal_loss(s, task.sigma_yy)
+        q = exact.evaluate(f, t, what="qqt")
+        w = exact.evaluate(f, t, what="network_function")
+        loss = exact.evaluate(f, t, what="loss", l_star=l_star)
+        assert np.array_equal(q, exact.qqt(w1, w2, s, t))
+        assert np.array_equal(w, exact.network_function(w1, w2, s, t))
+        assert np.array_equal(loss, exact.loss(w1, w2, s, task.sigma_yy, t))
+        assert np.array_equal(exact.evaluate(f, t, what="loss"), exact.loss_from_factors(f, t))
+        assert np.array_equal(exact.evaluate(f, t, what="qqt"), exact.evaluate(f, t))     # "qqt" is the default
+        for i in (0, 7, len(t) - 1):                                                      # one point at a time
+            zt, zb, a = exact._za(f, t[i:i + 1])
+            z = np.concatenate([zt, zb], axis=1)[0]
+            np.testing.assert_allclose(q[i], z @ np.linalg.solve(a[0], z.T), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(w, q[:, ni:, :ni], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(loss, 0.5 * np.sum((w - s) ** 2, axis=(1, 2)) + l_star, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="what must be one of"):
+        exact.evaluate(f, t, what="W2W1")
+
+
+def test_t_inf_is_the_theorem_3_2_limit_for_every_what():
+    """t = inf is allowed everywhere and means t -> infinity: exact.limit (Theorem 3.2, spec 2.4), its quadrant
+    and L*; finite times in the same call are unchanged, and t = 1e4 is already at the limit."""
+    for task, w1, w2, t in _random_nets(1):
+        s, ni = task.sigma_yx, w1.shape[1]
+        l_star = tasks.optimal_loss(s, task.sigma_yy)
+        f = exact.factors(w1, w2, s)
+        tt = np.array([2.0, np.inf, 0.0, np.inf, 1e4])
+        lim = exact.limit(s)
+        q = exact.evaluate(f, tt, what="qqt")
+        assert np.array_equal(q[1], lim) and np.array_equal(q[3], lim)
+        assert np.array_equal(q[[0, 2, 4]], exact.evaluate(f, tt[[0, 2, 4]]))
+        np.testing.assert_allclose(q[4], lim, atol=1e-10)
+        assert np.array_equal(exact.qqt(w1, w2, s, np.inf)[0], lim)
+        w = exact.network_function(w1, w2, s, tt)
+        assert np.array_equal(w[1], lim[ni:, :ni])
+        assert np.array_equal(w[[0, 2, 4]], exact.network_function(w1, w2, s, tt[[0, 2, 4]]))
+        loss = exact.loss(w1, w2, s, task.sigma_yy, tt)
+        np.testing.assert_allclose(loss[[1, 3]], l_star, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(loss[4], l_star, rtol=1e-9, atol=1e-12)
+        assert np.array_equal(exact.loss_from_factors(f, [np.inf]), exact.evaluate(f, [np.inf], what="loss"))
+    with pytest.raises(ValueError, match="non-negative"):
+        exact.evaluate(f, [-1.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        exact.evaluate(f, [np.nan])
+
+
+def test_factors_once_reused_across_many_time_grids_equal_per_call_results():
+    """One factors() per network, evaluated on many grids (and chunk sizes), equals one full call per grid."""
+    task, w1, w2 = _problem(3, 6, 5)
+    s = task.sigma_yx
+    f = exact.factors(w1, w2, s)
+    rng = np.random.default_rng(3)
+    for eta in (0.01, 0.05, 0.2):
+        t = eta * np.arange(0, 500, 7)
+        assert np.array_equal(exact.evaluate(f, t), exact.qqt(w1, w2, s, t))
+        assert np.array_equal(exact.evaluate(f, t, what="network_function", chunk=13),
+                              exact.network_function(w1, w2, s, t, chunk=13))
+        assert np.array_equal(exact.evaluate(f, t, what="loss", l_star=0.25, chunk=9),
+                              exact.loss_from_factors(f, t, 0.25, chunk=9))
+        tr = rng.uniform(0, 30, 5)
+        assert np.array_equal(exact.evaluate(f, tr), exact.qqt(w1, w2, s, tr))

@@ -405,3 +405,72 @@ def test_det_sign_mismatch_is_detected_never_nan():
     w1f, w2f = init.fix_det_sign(w1, w2, task.sigma_yx)
     qf = lb.qqt(w1f, w2f, task.sigma_yx, [np.inf])[0]
     np.testing.assert_allclose(qf[3:, :3], task.sigma_yx, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- factors once, evaluate many times
+# widths without extra hidden directions (Nh = min(Ni, No), or lambda = 0), where QQ^T(inf) is lb.limit exactly
+_NO_EXTRA = [((3, 3, 3), -1.0), ((3, 3, 3), 0.5), ((3, 3, 5), -2.0), ((3, 3, 5), 2.0), ((5, 3, 3), 2.0),
+             ((5, 3, 3), -2.0), ((3, 8, 4), 0.0), ((4, 4, 4), 0.2)]
+
+
+@pytest.mark.parametrize("dims,lam", _NO_EXTRA + [((3, 4, 5), 1.5), ((5, 4, 3), -1.5)])
+def test_evaluate_equals_the_wrappers_for_every_what(dims, lam):
+    """lb.qqt / network_function / loss are evaluate(factors(...), t, what=...) bit for bit; network_function is
+    the W2W1 quadrant of QQ^T (spec 2.4) and loss is 1/2 ||W2W1 - sigma_yx||^2 + L* (spec 1.1 of paper A)."""
+    assert lb.WHAT == ("qqt", "network_function", "loss") == exact.WHAT
+    ni = dims[0]
+    for seed in range(3):
+        task, w1, w2 = _problem(*dims, lam, seed=20 + seed)
+        s, l_star = task.sigma_yx, tasks.optimal_loss(task.sigma_yx, task.sigma_yy)
+        t = np.concatenate([[0.0], np.sort(np.random.default_rng(seed).uniform(0, 30, 40)), [np.inf]])
+        f = lb.factors(w1, w2, s)
+        q = lb.evaluate(f, t, what="qqt")
+        w = lb.evaluate(f, t, what="network_function")
+        loss = lb.evaluate(f, t, what="loss", l_star=l_star)
+        assert np.array_equal(q, lb.qqt(w1, w2, s, t)) and np.array_equal(q, lb.evaluate(f, t))
+        assert np.array_equal(w, lb.network_function(w1, w2, s, t))
+        assert np.array_equal(loss, lb.loss(w1, w2, s, task.sigma_yy, t))
+        np.testing.assert_allclose(w, lb.readouts(q, ni)["W2W1"], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(loss, 0.5 * np.sum((w - s) ** 2, axis=(1, 2)) + l_star, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(q[0], lb.qqt_of(w1, w2), atol=1e-12)
+    with pytest.raises(ValueError, match="what must be one of"):
+        lb.evaluate(f, t, what="W2W1")
+    with pytest.raises(ValueError, match="factor=True"):
+        lb.evaluate(f, t, factor=True, what="loss")
+
+
+@pytest.mark.parametrize("dims,lam", _NO_EXTRA)
+def test_t_inf_is_the_limit_for_every_what(dims, lam):
+    """t = inf is the t -> infinity limit (spec 2.5): lb.limit where no extra hidden directions exist, the task
+    as network function and L* as loss; at lambda = 0 also paper A's exact.evaluate(..., inf) (Theorem 3.2)."""
+    ni = dims[0]
+    task, w1, w2 = _problem(*dims, lam, seed=31)
+    s, l_star = task.sigma_yx, tasks.optimal_loss(task.sigma_yx, task.sigma_yy)
+    f = lb.factors(w1, w2, s)
+    tt = np.array([1.0, np.inf, 1e4])
+    q = lb.evaluate(f, tt)
+    np.testing.assert_allclose(q[1], lb.limit(s, lam), atol=1e-10)
+    np.testing.assert_allclose(q[2], q[1], atol=1e-8)
+    np.testing.assert_allclose(lb.evaluate(f, [np.inf], what="network_function")[0], s, atol=1e-10)
+    np.testing.assert_allclose(lb.evaluate(f, [np.inf], what="loss", l_star=l_star), l_star, rtol=1e-10, atol=1e-14)
+    if lam == 0.0:
+        fe = exact.factors(w1, w2, s)
+        for what in lb.WHAT:
+            np.testing.assert_allclose(lb.evaluate(f, tt, what=what, l_star=l_star),
+                                       exact.evaluate(fe, tt, what=what, l_star=l_star), rtol=1e-9, atol=1e-10)
+        assert np.array_equal(exact.evaluate(fe, [np.inf])[0], exact.limit(s))
+
+
+def test_factors_once_reused_across_many_time_grids_equal_per_call_results():
+    """One factors() per network, evaluated on many grids and chunk sizes, equals one full call per grid."""
+    task, w1, w2 = _problem(3, 4, 5, 1.5, seed=4)
+    s = task.sigma_yx
+    f = lb.factors(w1, w2, s)
+    for eta in (0.01, 0.05, 0.2):
+        t = eta * np.arange(0, 500, 7)
+        assert np.array_equal(lb.evaluate(f, t), lb.qqt(w1, w2, s, t))
+        assert np.array_equal(lb.evaluate(f, t, 13, what="network_function"),
+                              lb.network_function(w1, w2, s, t, chunk=13))
+        l_star = tasks.optimal_loss(s, task.sigma_yy)
+        assert np.array_equal(lb.evaluate(f, t, 9, what="loss", l_star=l_star),
+                              lb.loss(w1, w2, s, task.sigma_yy, t, chunk=9))

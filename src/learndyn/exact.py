@@ -9,6 +9,11 @@ whitened inputs, ``Q = [W1^T; W2]`` so ``QQ^T`` is ``(Ni+No, Ni+No)`` with quadr
 ``W1^T W1 = QQt[:Ni, :Ni]``, ``W2 W1 = QQt[Ni:, :Ni]``, ``W2 W2^T = QQt[Ni:, Ni:]``.
 Time ``t`` is in units of ``tau = 1/eta``: the state after ``k`` gradient steps of size
 ``eta`` corresponds to ``t = k * eta``. Every function is vectorised over an array of times.
+
+Contract shared with :mod:`learndyn.lambda_balanced`: :func:`factors` once per network (the time-independent
+matrices of Theorem 3.1), then :func:`evaluate` ``(f, t, what=...)`` for any number of time grids, ``what`` one
+of :data:`WHAT`; ``t = inf`` is the ``t -> infinity`` limit (Theorem 3.2, :func:`limit`). :func:`qqt`,
+:func:`network_function`, :func:`loss` and :func:`loss_from_factors` are thin wrappers over the two.
 """
 
 from __future__ import annotations
@@ -21,8 +26,8 @@ from .tasks import optimal_loss
 from .timegrid import as_time, chunks
 
 __all__ = ["SingularBError", "NotBalancedError", "BALANCE_RTOL", "balance_deviation", "check_zero_balanced",
-           "TIME_CHUNK", "LOSS_CHUNK", "RiccatiFactors", "riccati_factors", "qqt", "network_function", "loss",
-           "limit", "fukumizu_factors", "qqt_fukumizu", "loss_from_factors"]
+           "TIME_CHUNK", "LOSS_CHUNK", "WHAT", "RiccatiFactors", "factors", "riccati_factors", "evaluate", "qqt",
+           "network_function", "loss", "limit", "fukumizu_factors", "qqt_fukumizu", "loss_from_factors"]
 
 
 class SingularBError(ValueError):
@@ -70,6 +75,8 @@ def check_zero_balanced(w1: np.ndarray, w2: np.ndarray, rtol: float = BALANCE_RT
 TIME_CHUNK = 2048
 #: Time points per block of :func:`loss_from_factors` (keeps the ``(T, k, k)`` work arrays in cache).
 LOSS_CHUNK = 64
+#: Quantities :func:`evaluate` computes (the same names as :func:`learndyn.lambda_balanced.evaluate`).
+WHAT = ("qqt", "network_function", "loss")
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,8 @@ class RiccatiFactors:
     Shapes: ``vt (Ni, k)``, ``ut (No, k)`` task singular vectors, ``st (k,)`` task singular
     values; ``binv (k, k) = B^{-1}``; ``g (k, k) = C^T B^{-T}``; ``m1 = B^{-1} S^{-1} B^{-T}``;
     ``m2 = B^{-1} C``; ``m3 = B^{-1}(V^T V^ V^^T V + U^T U^ U^^T U) B^{-T}``; ``zv (Ni, k) = 2 V^ V^^T V B^{-T}``;
-    ``zu (No, k) = 2 U^ U^^T U B^{-T}``.
+    ``zu (No, k) = 2 U^ U^^T U B^{-T}``; ``sigma_yx (No, Ni)`` the task itself (for the ``t = inf`` limit,
+    Theorem 3.2, and the loss; ``None`` in factors built by hand: the limit then uses ``ut``, ``st``, ``vt``).
     """
 
     ni: int
@@ -93,13 +101,16 @@ class RiccatiFactors:
     m3: np.ndarray
     zv: np.ndarray
     zu: np.ndarray
+    sigma_yx: np.ndarray | None = None
 
 
-def riccati_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
-                    rcond: float = 1e-10, balance_rtol: float = BALANCE_RTOL) -> RiccatiFactors:
-    """Precompute the time-independent matrices of paper A Theorem 3.1 (spec 2.3).
+def factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
+            rcond: float = 1e-10, balance_rtol: float = BALANCE_RTOL) -> RiccatiFactors:
+    """Precompute the time-independent matrices of paper A Theorem 3.1 (spec 2.3), once per network, to
+    evaluate at any times with :func:`evaluate`.
 
-    ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` zero-balanced weights; ``sigma_yx (No, Ni)`` task.
+    ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` zero-balanced weights; ``sigma_yx (No, Ni)`` task. Returns
+    :class:`RiccatiFactors` (``k = min(Ni, No)``).
     Raises :class:`NotBalancedError` when the weights are not zero-balanced within ``balance_rtol``
     (:func:`check_zero_balanced`), :class:`SingularBError` when ``B`` is singular and ``ValueError``
     when the network function or task is rank deficient (assumption 2.4).
@@ -146,8 +157,14 @@ def riccati_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
     m3 = binv @ proj @ binv.T
     return RiccatiFactors(
         ni=ni, no=no, vt=vt, ut=ut, st=st, g=c.T @ binv.T, m1=m1, m2=m2, m3=m3,
-        zv=2.0 * vhat @ (vhat.T @ v) @ binv.T, zu=2.0 * uhat @ (uhat.T @ u) @ binv.T,
+        zv=2.0 * vhat @ (vhat.T @ v) @ binv.T, zu=2.0 * uhat @ (uhat.T @ u) @ binv.T, sigma_yx=sigma_yx,
     )
+
+
+def riccati_factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray,
+                    rcond: float = 1e-10, balance_rtol: float = BALANCE_RTOL) -> RiccatiFactors:
+    """The factors of paper A Theorem 3.1 (spec 2.3): the same as :func:`factors` (the older name)."""
+    return factors(w1, w2, sigma_yx, rcond=rcond, balance_rtol=balance_rtol)
 
 
 def _za(f: RiccatiFactors, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -165,12 +182,83 @@ def _za(f: RiccatiFactors, t: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     return z_top, z_bot, a
 
 
+def evaluate(f: RiccatiFactors, t, *, what: str = "qqt", chunk: int | None = None,
+             l_star: float = 0.0) -> np.ndarray:
+    """Evaluate precomputed factors ``f = factors(w1, w2, sigma_yx)`` at times ``t``: paper A Theorem 3.1
+    (spec 2.3), ``QQ^T(t) = Z(t) A(t)^{-1} Z(t)^T``, numerically stable for all ``t`` (only negative
+    exponentials); ``t = inf`` gives the limit ``t -> infinity`` of Theorem 3.2 (spec 2.4, :func:`limit`).
+
+    ``t`` scalar or ``(T,)`` times in units of tau (``inf`` allowed). ``what`` (one of :data:`WHAT`):
+
+    * ``"qqt"``: ``QQ^T (T, Ni+No, Ni+No)``;
+    * ``"network_function"``: ``W2 W1 = Z_b A^{-1} Z_t^T (T, No, Ni)``, the bottom-left quadrant (spec 2.3,
+      2.5), without forming ``QQ^T``;
+    * ``"loss"``: ``L(W(t)) = 1/2 ||W(t) - sigma_yx||_F^2 + l_star (T,)`` (spec 1.1, whitened inputs), as
+      ``tr(A^-1 G_b A^-1 G_t) - 2 tr(A^-1 H) + ||S||^2`` in ``O(k^3)`` per time point (see
+      :func:`loss_from_factors`); ``l_star = L*`` (:func:`learndyn.tasks.optimal_loss`; 0 gives ``L - L*``).
+
+    ``chunk``: time points per batched block (default :data:`TIME_CHUNK`, :data:`LOSS_CHUNK` for the loss).
+    ``what`` is keyword-only here and in :func:`learndyn.lambda_balanced.evaluate` (whose third positional
+    argument is ``chunk``).
+    """
+    if what not in WHAT:
+        raise ValueError(f"what must be one of {WHAT}, got {what!r}")
+    t = as_time(t, allow_inf=True)
+    if chunk is None:
+        chunk = LOSS_CHUNK if what == "loss" else TIME_CHUNK
+    fin = np.isfinite(t)
+    if np.all(fin):
+        return _evaluate_finite(f, t, what, chunk, l_star)
+    shape = {"qqt": (f.ni + f.no, f.ni + f.no), "network_function": (f.no, f.ni), "loss": ()}[what]
+    out = np.empty((len(t),) + shape)
+    if np.any(fin):
+        out[fin] = _evaluate_finite(f, t[fin], what, chunk, l_star)
+    out[~fin] = _evaluate_limit(f, what, l_star)
+    return out
+
+
+def _evaluate_finite(f: RiccatiFactors, t: np.ndarray, what: str, chunk: int, l_star: float) -> np.ndarray:
+    """:func:`evaluate` at finite times ``t (T,)``."""
+    if what == "loss":
+        return _loss_blocks(f, t, chunk) + l_star
+    if what == "qqt":
+        n = f.ni + f.no
+        out = np.empty((len(t), n, n))
+        for sl in chunks(len(t), chunk):
+            zt, zb, a = _za(f, t[sl])
+            z = np.concatenate([zt, zb], axis=1)                        # (T, n, k)
+            out[sl] = z @ np.linalg.solve(a, np.swapaxes(z, 1, 2))
+        return out
+    out = np.empty((len(t), f.no, f.ni))
+    for sl in chunks(len(t), chunk):
+        zt, zb, a = _za(f, t[sl])
+        out[sl] = zb @ np.linalg.solve(a, np.swapaxes(zt, 1, 2))
+    return out
+
+
+def _evaluate_limit(f: RiccatiFactors, what: str, l_star: float):
+    """:func:`evaluate` at ``t = inf``: Theorem 3.2 (spec 2.4), :func:`limit` of the task."""
+    if f.sigma_yx is not None:
+        lim, task = limit(f.sigma_yx), f.sigma_yx
+    else:
+        z = np.concatenate([f.vt, f.ut], axis=0)
+        lim, task = (z * f.st) @ z.T, (f.ut * f.st) @ f.vt.T
+    if what == "qqt":
+        return lim
+    w = lim[f.ni:, :f.ni]
+    if what == "network_function":
+        return w
+    return 0.5 * float(np.sum((w - task) ** 2)) + l_star
+
+
 def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TIME_CHUNK,
         balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
     """``QQ^T(t)`` of a zero-balanced two-layer linear network: paper A Theorem 3.1, Eq. (spec 2.3).
 
     ``QQ^T(t) = Z(t) A(t)^{-1} Z(t)^T``, numerically stable for all ``t`` (only negative
-    exponentials), valid for equal and unequal input/output dimensions.
+    exponentials), valid for equal and unequal input/output dimensions; ``t = inf`` gives Theorem 3.2
+    (spec 2.4). ``evaluate(factors(w1, w2, sigma_yx), t, what="qqt")``: for several time grids of one network
+    compute :func:`factors` once.
 
     Parameters: ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` zero-balanced initial weights,
     ``sigma_yx (No, Ni)`` input-output correlation of whitened data, ``t`` scalar or ``(T,)``
@@ -179,31 +267,20 @@ def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, chunk: int = TI
     :func:`check_zero_balanced`) and :class:`SingularBError` if assumption 3.1 fails (see
     :func:`learndyn.init.fix_det_sign`).
     """
-    t = as_time(t)
-    f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
-    n = f.ni + f.no
-    out = np.empty((len(t), n, n))
-    for sl in chunks(len(t), chunk):
-        zt, zb, a = _za(f, t[sl])
-        z = np.concatenate([zt, zb], axis=1)                        # (T, n, k)
-        out[sl] = z @ np.linalg.solve(a, np.swapaxes(z, 1, 2))
-    return out
+    t = as_time(t, allow_inf=True)
+    return evaluate(factors(w1, w2, sigma_yx, balance_rtol=balance_rtol), t, what="qqt", chunk=chunk)
 
 
 def network_function(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t,
                      chunk: int = TIME_CHUNK, balance_rtol: float = BALANCE_RTOL) -> np.ndarray:
     """Network function ``W2 W1(t)``: the bottom-left quadrant of Theorem 3.1 (spec 2.3, 2.5).
 
-    Cheaper than :func:`qqt` when only the function (or the loss) is needed.
+    Cheaper than :func:`qqt` when only the function (or the loss) is needed;
+    ``evaluate(factors(w1, w2, sigma_yx), t, what="network_function")``.
     Shapes and errors as :func:`qqt`; returns ``(T, No, Ni)``.
     """
-    t = as_time(t)
-    f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
-    out = np.empty((len(t), f.no, f.ni))
-    for sl in chunks(len(t), chunk):
-        zt, zb, a = _za(f, t[sl])
-        out[sl] = zb @ np.linalg.solve(a, np.swapaxes(zt, 1, 2))
-    return out
+    t = as_time(t, allow_inf=True)
+    return evaluate(factors(w1, w2, sigma_yx, balance_rtol=balance_rtol), t, what="network_function", chunk=chunk)
 
 
 def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray, t,
@@ -219,11 +296,11 @@ def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndar
     ``O(k^3)`` whatever ``Ni`` and ``No``.
 
     ``sigma_yy (No, No)``; other shapes and errors as :func:`qqt`. Returns ``(T,)``. The factors are
-    computed here; for several time grids of one initialisation compute them once (:func:`riccati_factors`)
-    and call :func:`loss_from_factors` (``chunk``: its block size).
+    computed here (``evaluate(factors(w1, w2, sigma_yx), t, what="loss", l_star=L*)``); for several time grids of
+    one initialisation compute them once (:func:`factors`) and call :func:`evaluate` (``chunk``: its block size).
     """
-    f = riccati_factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
-    return loss_from_factors(f, t, optimal_loss(sigma_yx, sigma_yy), chunk)
+    f = factors(w1, w2, sigma_yx, balance_rtol=balance_rtol)
+    return evaluate(f, t, what="loss", chunk=chunk, l_star=optimal_loss(sigma_yx, sigma_yy))
 
 
 def limit(sigma_yx: np.ndarray) -> np.ndarray:
@@ -280,7 +357,8 @@ def qqt_fukumizu(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t) -> np.
 
 def loss_from_factors(f: RiccatiFactors, t, l_star: float = 0.0, chunk: int = LOSS_CHUNK) -> np.ndarray:
     """The exact loss of :func:`loss` (paper A Theorem 3.1, spec 2.3; loss of spec 1.1) from precomputed
-    factors ``f = riccati_factors(w1, w2, sigma_yx)``, for many time grids of one initialisation (e.g. the
+    factors ``f = factors(w1, w2, sigma_yx)``
+    (``evaluate(f, t, what="loss", l_star=l_star, chunk=chunk)``), for many time grids of one initialisation (e.g. the
     learning rates of paper A Fig. 2C share one set of factors).
 
     Same algebra as :func:`loss` (``||W - S||^2 = tr(A^-1 G_b A^-1 G_t) - 2 tr(A^-1 H) + ||S||^2``, all
@@ -290,9 +368,14 @@ def loss_from_factors(f: RiccatiFactors, t, l_star: float = 0.0, chunk: int = LO
     against the symmetric ``A^-1`` is zero. Equal to :func:`loss` to rounding.
 
     ``t`` scalar or ``(T,)`` times in units of tau; ``l_star``: ``L*`` (:func:`learndyn.tasks.optimal_loss`;
-    0 gives ``L - L*``); ``chunk``: time points per block. Returns ``(T,)``.
+    0 gives ``L - L*``); ``chunk``: time points per block; ``t = inf`` gives the limit (Theorem 3.2). Returns ``(T,)``.
     """
-    t = as_time(t)
+    return evaluate(f, t, what="loss", chunk=chunk, l_star=l_star)
+
+
+def _loss_blocks(f: RiccatiFactors, t: np.ndarray, chunk: int) -> np.ndarray:
+    """``L - L*`` (spec 1.1) at finite times ``t (T,)`` in blocks of ``chunk`` (the algebra of
+    :func:`loss_from_factors`); returns ``(T,)``."""
     st = f.st
     k = len(st)
     idx = np.arange(k)
@@ -335,4 +418,4 @@ def loss_from_factors(f: RiccatiFactors, t, l_star: float = 0.0, chunk: int = LO
         tr_gg = np.einsum("tij,tji->t", x[:, :, :k], x[:, :, k:])
         tr_h = np.einsum("tii,i->t", ainv, st) - np.einsum("tij,tij->t", ainv, ptsp)
         out[sl] = 0.5 * (tr_gg - 2.0 * tr_h + s2)
-    return out + l_star
+    return out

@@ -11,6 +11,10 @@ whitened data, ``Q = [W1^T; W2]`` so that ``QQ^T`` is ``(Ni+No, Ni+No)`` with qu
 ``tau = 1/eta`` (``k`` gradient steps of size ``eta`` <-> ``t = k eta``); every trajectory function is
 vectorised over an array of times (``t = inf`` gives the limit).
 
+Contract shared with :mod:`learndyn.exact`: :func:`factors` once per network (:class:`StableFactors`, spec
+2.3a), then :func:`evaluate` ``(f, t, what=...)`` for any number of time grids, ``what`` one of :data:`WHAT`;
+:func:`qqt`, :func:`network_function`, :func:`loss` and :func:`qqt_from_p0` are thin wrappers over the two.
+
 lambda-balance (spec 1.2, the paper's sign): ``W2^T W2 - W1 W1^T = lambda I_Nh``; ``lambda > 0`` means a
 larger second layer. ``lambda = 0`` is the zero-balanced case of paper A, and the closed form here then
 coincides with :func:`learndyn.exact.qqt` (Theorem 3.1 of paper A).
@@ -24,12 +28,14 @@ import numpy as np
 
 from . import metrics as _metrics
 from .exact import TIME_CHUNK, NotBalancedError, SingularBError
+from .tasks import optimal_loss
 from .timegrid import as_time, chunks
 from .init import random_orthogonal
 
 __all__ = ["hidden_width_range", "check_dims", "layer_spectra", "balance", "lambda_of", "lambda_balanced",
            "f_matrix", "mode_constants", "f_eig", "riccati_rhs", "gradient_flow", "qqt_of", "StableFactors",
-           "stable_factors", "qqt_from_p0", "evaluate", "qqt", "factors", "qqt_direct", "readouts", "limit", "ntk",
+           "stable_factors", "qqt_from_p0", "WHAT", "evaluate", "qqt", "network_function", "loss", "factors",
+           "qqt_direct", "readouts", "limit", "ntk",
            "ntk_jacobian", "ntk_norm", "ntk_change", "kernel_distance", "shallow_limit", "mode_strength",
            "mode_layers", "mode_rate", "mode_time", "sigmoid_threshold", "has_accelerating_phase",
            "standard_regression"]
@@ -250,7 +256,8 @@ class StableFactors:
     ``mu_s (r,)``, ``o_s (n, r)``: eigenvalues/eigenvectors of ``F`` of the selected ("+") block;
     ``mu_r (m,)``, ``o_r (n, m)``: the rest; ``w (m, r) = L_- L_+^{-1}`` (zero wherever ``mu_r > mu_s``);
     ``ninv (r, r) = L_+^{-1}``; ``saddle``: True if ``L_+`` of the top-``r`` eigen-directions is
-    singular (the trajectory ends on a saddle; the selection then skips the empty directions).
+    singular (the trajectory ends on a saddle; the selection then skips the empty directions);
+    ``sigma_yx (No, Ni)``: the task (for the loss; ``None`` in factors built by hand).
     """
 
     ni: int
@@ -263,6 +270,7 @@ class StableFactors:
     w: np.ndarray
     ninv: np.ndarray
     saddle: bool
+    sigma_yx: np.ndarray | None = None
 
 
 def _clusters(mu: np.ndarray, tol: float) -> list[np.ndarray]:
@@ -357,7 +365,8 @@ def stable_factors(p0: np.ndarray, sigma_yx: np.ndarray, lam: float, *, l0: np.n
             if m_:
                 w[k, :m_] = np.linalg.lstsq(l[sel[:m_]].T, l[i], rcond=None)[0]
     return StableFactors(ni=ni, no=no, lam=float(lam), mu_s=mu[sel], mu_r=mu[rest], o_s=o[:, sel],
-                         o_r=o[:, rest], w=w, ninv=np.linalg.inv(top), saddle=saddle)
+                         o_r=o[:, rest], w=w, ninv=np.linalg.inv(top), saddle=saddle,
+                         sigma_yx=s)
 
 
 def _decay(x: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -426,25 +435,61 @@ def qqt_from_p0(p0: np.ndarray | None, sigma_yx: np.ndarray, lam: float, t, *, c
     return evaluate(f, t, chunk=chunk)
 
 
-def evaluate(f: StableFactors, t, chunk: int = TIME_CHUNK, factor: bool = False) -> np.ndarray:
-    """Evaluate precomputed :class:`StableFactors` at times ``t`` (spec 2.3a); returns ``QQ^T (T, n, n)``, or
-    with ``factor=True`` a factor ``B (T, n, r)`` with ``QQ^T = B B^T`` (exact rank, for restarting the closed
-    form at a task switch via ``qqt_from_p0(..., l0=B[-1])``)."""
+#: Quantities :func:`evaluate` computes (the same names as :func:`learndyn.exact.evaluate`).
+WHAT = ("qqt", "network_function", "loss")
+
+
+def evaluate(f: StableFactors, t, chunk: int = TIME_CHUNK, factor: bool = False, *, what: str = "qqt",
+             l_star: float = 0.0) -> np.ndarray:
+    """Evaluate precomputed :class:`StableFactors` (:func:`factors`, :func:`stable_factors`) at times ``t``
+    (spec 2.3a: ``QQ^T = Y Omega^{-1} Y^T``, ``Omega = J^T J = R^T R``, all exponents <= 0).
+
+    ``t`` scalar or ``(T,)`` times in units of tau; ``t = inf`` is the limit ``t -> infinity`` (spec 2.5).
+    ``what`` (one of :data:`WHAT`):
+
+    * ``"qqt"``: ``QQ^T (T, n, n)``, ``n = Ni + No``; with ``factor=True`` instead a factor ``B (T, n, r)``
+      with ``QQ^T = B B^T`` (exact rank, for restarting the closed form at a task switch via
+      ``qqt_from_p0(..., l0=B[-1])``);
+    * ``"network_function"``: ``W2 W1 = X[:, Ni:]^T X[:, :Ni] (T, No, Ni)`` with ``X = R^{-T} Y^T``, the
+      bottom-left quadrant of ``QQ^T = X^T X`` (spec 2.4) without forming ``QQ^T``;
+    * ``"loss"``: ``L = 1/2 ||W2 W1 - sigma_yx||_F^2 + l_star (T,)`` (spec 1.1 of ``exact-dynamics.md``,
+      whitened inputs); ``l_star = L*`` (:func:`learndyn.tasks.optimal_loss`; 0 gives ``L - L*``).
+
+    ``chunk``: time points per batched block. ``what`` is keyword-only here and in :func:`learndyn.exact.evaluate`.
+    """
+    if what not in WHAT:
+        raise ValueError(f"what must be one of {WHAT}, got {what!r}")
+    if factor and what != "qqt":
+        raise ValueError("factor=True returns a factor of QQ^T: only with what='qqt'")
+    if what == "loss" and f.sigma_yx is None:
+        raise ValueError("these StableFactors carry no task (sigma_yx): build them with stable_factors/factors")
     t = as_time(t, allow_inf=True)
     n = f.ni + f.no
-    out = np.empty((len(t), n, len(f.mu_s) if factor else n))
+    if what == "qqt":
+        out = np.empty((len(t), n, len(f.mu_s) if factor else n))
+    elif what == "network_function":
+        out = np.empty((len(t), f.no, f.ni))
+    else:
+        out = np.empty(len(t))
     for sl in chunks(len(t), chunk):
         y, j = _stable_parts(f, t[sl])
         rr = np.linalg.qr(j, mode="r")                                       # Omega = R^T R
         x = np.linalg.solve(np.swapaxes(rr, 1, 2), np.swapaxes(y, 1, 2))    # R^{-T} Y^T
-        out[sl] = np.swapaxes(x, 1, 2) if factor else np.swapaxes(x, 1, 2) @ x
-    return out
+        if what == "qqt":
+            out[sl] = np.swapaxes(x, 1, 2) if factor else np.swapaxes(x, 1, 2) @ x
+            continue
+        w = np.swapaxes(x[:, :, f.ni:], 1, 2) @ x[:, :, :f.ni]              # W2 W1 (T, No, Ni)
+        if what == "network_function":
+            out[sl] = w
+        else:
+            out[sl] = 0.5 * np.sum((w - f.sigma_yx[None]) ** 2, axis=(1, 2))
+    return out + l_star if what == "loss" else out
 
 
 def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, lam: float | None = None, *,
         chunk: int = TIME_CHUNK, on_singular: str = "raise") -> np.ndarray:
     """``QQ^T(t)`` of a lambda-balanced two-layer linear network (spec 2.3a; the role of paper C's Theorem 4.3,
-    whose printed form was not available, spec 6).
+    whose printed form was not available, spec 6): ``evaluate(factors(w1, w2, sigma_yx, lam), t)``.
 
     Any widths ``(Ni, Nh, No)`` allowed by spec 1.2 and any lambda; equals paper A's
     :func:`learndyn.exact.qqt` at lambda = 0 (spec 2.3c). ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` initial weights,
@@ -456,9 +501,30 @@ def qqt(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, lam: float | No
     return evaluate(factors(w1, w2, sigma_yx, lam, on_singular=on_singular), as_time(t, allow_inf=True), chunk=chunk)
 
 
+def network_function(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, t, lam: float | None = None, *,
+                     chunk: int = TIME_CHUNK, on_singular: str = "raise") -> np.ndarray:
+    """Network function ``W2 W1(t)`` of a lambda-balanced network, the bottom-left quadrant of ``QQ^T`` (spec
+    2.3a, 2.4): ``evaluate(factors(w1, w2, sigma_yx, lam), t, what="network_function")``. Arguments and errors
+    as :func:`qqt`; returns ``(T, No, Ni)``."""
+    f = factors(w1, w2, sigma_yx, lam, on_singular=on_singular)
+    return evaluate(f, t, chunk=chunk, what="network_function")
+
+
+def loss(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, sigma_yy: np.ndarray, t, lam: float | None = None,
+         *, chunk: int = TIME_CHUNK, on_singular: str = "raise") -> np.ndarray:
+    """Loss ``L(W(t)) = 1/2 ||W2 W1(t) - sigma_yx||_F^2 + L*`` of a lambda-balanced network (spec 2.3a;
+    loss of ``exact-dynamics.md`` 1.1, whitened inputs, ``L* = 1/2 tr sigma_yy - 1/2 ||sigma_yx||_F^2``):
+    ``evaluate(factors(...), t, what="loss", l_star=L*)``. ``sigma_yy (No, No)``; other arguments and errors
+    as :func:`qqt`; returns ``(T,)``."""
+    f = factors(w1, w2, sigma_yx, lam, on_singular=on_singular)
+    return evaluate(f, t, chunk=chunk, what="loss", l_star=optimal_loss(sigma_yx, sigma_yy))
+
+
 def factors(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, lam: float | None = None, *,
             on_singular: str = "raise") -> StableFactors:
-    """:class:`StableFactors` of initial weights (spec 2.3a), to evaluate repeatedly with :func:`evaluate`."""
+    """:class:`StableFactors` of initial weights ``w1 (Nh, Ni)``, ``w2 (No, Nh)`` and task ``sigma_yx (No, Ni)``
+    (spec 2.3a), computed once per network to evaluate repeatedly with :func:`evaluate`. ``lam``: read off the
+    weights (:func:`lambda_of`) if None; ``on_singular``: see :func:`stable_factors`."""
     w1 = np.asarray(w1, dtype=float)
     w2 = np.asarray(w2, dtype=float)
     _check_shapes(w1, w2, sigma_yx)
