@@ -47,22 +47,6 @@ class Recorder(dict):
         self._log.add(self._path + (str(key),))
         return dict.__contains__(self, key)
 
-    def __iter__(self):
-        self._whole()
-        return dict.__iter__(self)
-
-    def keys(self):
-        self._whole()
-        return dict.keys(self)
-
-    def items(self):
-        self._whole()
-        return dict.items(self)
-
-    def values(self):
-        self._whole()
-        return dict.values(self)
-
     def copy(self):
         self._whole()
         return dict(dict.items(self))
@@ -75,6 +59,19 @@ class Recorder(dict):
     def __reduce_ex__(self, protocol):
         self._whole()
         return dict, (dict(dict.items(self)),)
+
+
+def _reading_whole(name):
+    """A dict method that reads the whole mapping (iterating, listing): recorded as a read of the mapping's path."""
+    def method(self, *args):
+        self._whole()
+        return getattr(dict, name)(self, *args)
+    method.__name__ = name
+    return method
+
+
+for _name in ("__iter__", "keys", "items", "values"):
+    setattr(Recorder, _name, _reading_whole(_name))
 
 
 def minimal(paths) -> set[str]:

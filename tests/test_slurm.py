@@ -231,7 +231,7 @@ def test_smoke_workflow_on_slurm_matches_local_run(cluster, tmp_path):
 def _helpers(cfg_resources):
     """The resource helpers of workflow/rules/common.smk, executed with a given ``resources`` config."""
     tree = ast.parse((REPO / "workflow" / "rules" / "common.smk").read_text())
-    names = {"per_attempt", "sweep_runtime", "gpu_resources", "torch_device"}
+    names = {"per_attempt", "gpu_resources", "torch_device"}
     defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name in names]
     assert {d.name for d in defs} == names
     ns = {"config": {"resources": cfg_resources}}
@@ -254,10 +254,12 @@ def test_runtime_and_memory_helpers():
     h = _helpers({"gpu": False, "gpu_model": ""})
     assert h["per_attempt"](500)(None, 1) == 500 and h["per_attempt"](500)(None, 3) == 1500
     assert h["per_attempt"](lambda w: 2.4)(None, 1) == 2 and h["per_attempt"](lambda w: 2.4)(None, 2) == 5
+    # a sweep step's runtime (learndyn.figures.steps.sweep_minutes, used by the step declarations)
+    from learndyn.figures.steps import sweep_minutes
     # a2_sweep at full scale: 50 networks in 8 batches (<= 7 each) at 15 s: 5 + ceil(105 / 60) minutes
-    assert h["sweep_runtime"](50, 8, 15) == 7
-    assert h["sweep_runtime"](50, 1, 15) == 5 + math.ceil(750 / 60)
-    assert h["sweep_runtime"](4, 2, 3.9) == 6 and h["sweep_runtime"](8, 8, 60) == 6
+    assert sweep_minutes(50, 8, 15) == 7
+    assert sweep_minutes(50, 1, 15) == 5 + math.ceil(750 / 60)
+    assert sweep_minutes(4, 2, 3.9) == 6 and sweep_minutes(8, 8, 60) == 6
 
 
 def test_gpu_switch_reaches_the_sbatch_and_srun_requests():

@@ -169,16 +169,6 @@ def per_attempt(base):
     return lambda wildcards, attempt: max(1, int(round(base * attempt)))
 
 
-def sweep_runtime(n_items, n_batches, seconds_per_item, overhead_min=5):
-    """Wall time (minutes) to request for one batch job of a sweep of ``n_items`` split into
-    ``n_batches`` jobs (items ``range(batch, n_items, n_batches)``, at most
-    ``ceil(n_items / n_batches)`` per job): ``overhead_min`` (Python and snakemake start-up in the
-    job, a margin) plus ``seconds_per_item`` (measured with ``benchmark:``, times a safety factor)
-    per item, rounded up to whole minutes."""
-    per_job = -(-n_items // n_batches)
-    return overhead_min + int(-(-(per_job * seconds_per_item) // 60))
-
-
 def gpu_resources(n=1):
     """Rule resources asking for ``n`` GPUs when config ``resources.gpu`` is true, else ``{}``.
 

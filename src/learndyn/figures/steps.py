@@ -17,7 +17,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-__all__ = ["Step", "Figure", "select", "ENVIRONMENTS"]
+__all__ = ["Step", "Figure", "select", "sweep_minutes", "ENVIRONMENTS"]
 
 #: conda environment of a step (``envs/<name>.yaml``), by the libraries it needs
 ENVIRONMENTS = {"numpy": "learndyn", "torch": "torch"}
@@ -41,6 +41,15 @@ def select(cfg: dict, keys) -> dict:
             else:
                 dst = dst.setdefault(part, {})
     return out
+
+
+def sweep_minutes(n_items: int, n_batches: int, seconds_per_item: float, overhead_min: int = 5) -> int:
+    """Wall time (minutes) to request for one job of a sweep of ``n_items`` split into ``n_batches`` jobs (items
+    ``range(batch, n_items, n_batches)``, at most ``ceil(n_items / n_batches)`` per job): ``overhead_min`` (Python
+    and Snakemake start-up, a margin) plus ``seconds_per_item`` (measured with ``benchmark:``, times a safety
+    factor) per item, rounded up to whole minutes. For a batched step's ``minutes``."""
+    per_job = -(-n_items // n_batches)
+    return overhead_min + int(-(-(per_job * seconds_per_item) // 60))
 
 
 def _cost(value: Cost, cfg: dict, n_batches: int) -> float:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import exact, init, io, metrics, plotting, simulate, tasks
-from ..steps import Figure, Step
+from ..steps import Figure, Step, sweep_minutes
 
 AB_PANELS = ("A", "B")
 PRECISION_NOTE = {
@@ -308,8 +308,7 @@ def _sweep_minutes(c: dict, n_batches: int) -> float:
     # full scale, 8 cost-balanced batches (sweep_batch), float32: 303 s CPU in all, the largest network alone
     # 22-30 s (loaded 2-core machine); 15 s budgeted per network, scaled with steps and learning rates
     s = c["sweep"]
-    per_job = -(-s["n_networks"] // n_batches)
-    return 5 + per_job * 15 * s["max_steps"] / 20000 * s["n_etas"] / 7 / 60
+    return sweep_minutes(s["n_networks"], n_batches, 15 * s["max_steps"] / 20000 * s["n_etas"] / 7)
 
 
 FIGURE = Figure(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import continual, exact, init, io, metrics, plotting, simulate, tasks
-from ..steps import Figure, Step
+from ..steps import Figure, Step, sweep_minutes
 
 NETS = simulate.ACTIVATIONS                       # ("linear", "tanh", "relu")
 NET_LABEL = {"linear": "linear", "tanh": "tanh", "relu": "ReLU"}
@@ -375,9 +375,7 @@ def _runs_minutes(c: dict, n_batches: int) -> float:
     # full scale, 10 batches of 5 networks: max RSS 0.15 GB, CPU 20-36 s per batch (<= 7.1 s per network for
     # linear + tanh + ReLU, 2 x 50 000 nonlinear steps each; wall 56-77 s on the shared machine); 20 s budgeted per
     # network, scaled with the nonlinear step count; 5 min overhead, rounded up to whole minutes
-    r = c["runs"]
-    per_job = -(-r["n_runs"] // n_batches)
-    return 5 + -(-(per_job * 20 * r["steps_nonlinear"] / 50000) // 60)
+    return sweep_minutes(c["runs"]["n_runs"], n_batches, 20 * c["runs"]["steps_nonlinear"] / 50000)
 
 
 FIGURE = Figure(

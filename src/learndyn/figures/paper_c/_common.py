@@ -80,11 +80,3 @@ def c_minutes(seconds: float) -> int:
     wall times inflated by other jobs), scaled with the config entries that drive the cost."""
     return 5 + int(-(-3 * seconds // 60))
 
-
-def sweep_minutes(n_items: int, n_batches: int, seconds_per_item: float, overhead_min: int = 5) -> int:
-    """Runtime request (minutes) of one batch job of a sweep of ``n_items`` split into ``n_batches`` jobs (items
-    ``range(batch, n_items, n_batches)``, at most ``ceil(n_items / n_batches)`` per job): ``overhead_min`` plus
-    ``seconds_per_item`` (measured, times a safety factor) per item, rounded up to whole minutes (as
-    ``sweep_runtime`` of workflow/rules/common.smk)."""
-    per_job = -(-n_items // n_batches)
-    return overhead_min + int(-(-(per_job * seconds_per_item) // 60))

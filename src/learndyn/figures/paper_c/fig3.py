@@ -17,8 +17,8 @@ from scipy.integrate import solve_ivp
 
 from ... import aligned, io, plotting, simulate
 from ... import lambda_balanced as lb
-from ..steps import Figure, Step
-from ._common import bound, c_minutes, sweep_minutes
+from ..steps import Figure, Step, sweep_minutes
+from ._common import bound, c_minutes
 
 FIG = "c3"
 

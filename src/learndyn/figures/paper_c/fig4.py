@@ -16,8 +16,8 @@ import numpy as np
 
 from ... import io, metrics, plotting, simulate
 from ... import lambda_balanced as lb
-from ..steps import Figure, Step
-from ._common import assemble, bound, c_minutes, sweep_minutes
+from ..steps import Figure, Step, sweep_minutes
+from ._common import assemble, bound, c_minutes
 
 FIG = "c4"
 
