@@ -14,9 +14,11 @@ once, in turn; the table shows the minimum over repeats, the least disturbed by 
   (what the figure-5 fit-pool trainings run);
 * ``ld-nt``  the same without per-epoch tracking (``record_every`` = all epochs: epoch 0 and the final state
   only, what the figure-5 grid trainings need);
-* ``base``   (with ``--baseline FILE``) ``learndyn.deepnets`` from another file, e.g. the committed version
-  (``git show HEAD:src/learndyn/deepnets.py > /tmp/deepnets_head.py``), for before/after in one run; it is
-  timed as (run of E epochs - run of 1 epoch) / (E - 1), so its set-up is excluded as for the others.
+* ``base``   (with ``--baseline PATH``) ``learndyn.deepnets`` from another copy, e.g. the committed version:
+  the package folder (``mkdir -p /tmp/head && git archive HEAD src/learndyn/deepnets | tar -x -C /tmp/head``,
+  then ``--baseline /tmp/head/src/learndyn/deepnets``) or, for a commit before the package split, the single
+  file (``git show <commit>:src/learndyn/deepnets.py > /tmp/deepnets_old.py``); for before/after in one run.
+  It is timed as (run of E epochs - run of 1 epoch) / (E - 1), so its set-up is excluded as for the others.
 
 Then the default network stacked ``S`` = 2, 5, 10, 50 per process (independent seeds, one batched call):
 milliseconds per stack-epoch and per network-epoch, against the floor of the stacked weights.
@@ -27,7 +29,7 @@ jobs taking the core; ``--clock wall`` for wall-clock). No reference numbers are
 Usage::
 
     PYTHONPATH=src python benchmarks/bench_train.py [--epochs 30] [--repeats 3] [--archs default,relu]
-        [--stack 2,5,10,50] [--stack-epochs 10] [--baseline /tmp/deepnets_head.py] [--quick]
+        [--stack 2,5,10,50] [--stack-epochs 10] [--baseline /tmp/head/src/learndyn/deepnets] [--quick]
 """
 
 from __future__ import annotations
@@ -157,10 +159,17 @@ def ld_run(mod, clock, arch, X, Y, seeds, lr, epochs, **kw):
 
 
 def load_module(path):
-    spec = importlib.util.spec_from_file_location("learndyn._bench_baseline_deepnets", path,
-                                                  submodule_search_locations=None)
-    mod = importlib.util.module_from_spec(spec)
-    mod.__package__ = "learndyn"
+    """Another ``learndyn.deepnets``: a package folder (``deepnets/``) or a single file (``deepnets.py``, before
+    the split), imported as ``learndyn._bench_baseline_deepnets`` (its relative imports reach learndyn)."""
+    name = "learndyn._bench_baseline_deepnets"
+    if os.path.isdir(path):          # a package: its own __package__, its modules from the folder
+        spec = importlib.util.spec_from_file_location(name, os.path.join(path, "__init__.py"),
+                                                      submodule_search_locations=[path])
+        mod = importlib.util.module_from_spec(spec)
+    else:                            # one file: relative imports from learndyn
+        spec = importlib.util.spec_from_file_location(name, path, submodule_search_locations=None)
+        mod = importlib.util.module_from_spec(spec)
+        mod.__package__ = "learndyn"
     sys.modules[spec.name] = mod
     spec.loader.exec_module(mod)
     return mod
@@ -179,7 +188,8 @@ def main(argv=None):
     ap.add_argument("--stack", default="2,5,10,50", help="stack sizes S of the default net ('' = skip)")
     ap.add_argument("--stack-epochs", type=int, default=10, help="epochs per timed stacked run (S <= 10; "
                     "fewer for larger S, at least 3)")
-    ap.add_argument("--baseline", default=None, help="another deepnets.py to time in the same run")
+    ap.add_argument("--baseline", default=None,
+                    help="another deepnets package folder (or deepnets.py) to time in the same run")
     ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     ap.add_argument("--quick", action="store_true", help="--epochs 10 --repeats 2 --stack 2,5 --stack-epochs 4")
     args = ap.parse_args(argv)

@@ -114,13 +114,28 @@ def test_only_io_modules_touch_files_or_the_network():
     assert not bad, f"modules that touch files or the network outside io/plotting: {bad}"
 
 
+def _core_files():
+    """The core's module files: ``learndyn/*.py`` and every file of its subpackages (a core module split into
+    a package, e.g. ``deepnets/``, ``effective/``), not the figure modules."""
+    yield from sorted(PKG.glob("*.py"))
+    for init in sorted(PKG.glob("*/__init__.py")):
+        if init.parent.name != "figures":
+            yield from sorted(init.parent.glob("*.py"))
+
+
 def test_every_core_module_declares_its_public_names():
     """Each core module has ``__all__`` listing exactly its public top-level definitions (functions, classes,
-    module constants), plus declared re-exports: what ``from learndyn.x import *`` and the docs expose."""
-    reexports = {"metrics": {"optimal_loss"}, "__init__": {"__version__"}}
-    for path in sorted((SRC / "learndyn").glob("*.py")):
+    module constants), plus declared re-exports: what ``from learndyn.x import *`` and the docs expose. A
+    subpackage's ``__init__`` re-exports what it imports from its own modules (and declares nothing else)."""
+    reexports = {"learndyn.metrics": {"optimal_loss"}, "learndyn": {"__version__"}}
+    files = list(_core_files())
+    assert any(path.parent != PKG for path in files), "no core subpackage found: is _core_files still reading them?"
+    for path in files:
+        rel = path.relative_to(SRC)
+        name = ".".join(rel.parent.parts if path.name == "__init__.py" else rel.with_suffix("").parts)
         tree = ast.parse(path.read_text())
         declared, defined = None, set()
+        imported = set()
         for node in tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
                 defined.add(node.name)
@@ -130,7 +145,10 @@ def test_every_core_module_declares_its_public_names():
                         declared = set(ast.literal_eval(node.value))
                     elif isinstance(t, ast.Name):
                         defined.add(t.id)
-        public = {n for n in defined if not n.startswith("_")} | reexports.get(path.stem, set())
-        assert declared is not None, f"{path.name} has no __all__"
-        assert declared == public, f"{path.name}: __all__ lacks {sorted(public - declared)}, " \
+            elif isinstance(node, ast.ImportFrom) and node.level and path.name == "__init__.py" and \
+                    path.parent != PKG:
+                imported |= {a.asname or a.name for a in node.names}
+        public = {n for n in defined | imported if not n.startswith("_")} | reexports.get(name, set())
+        assert declared is not None, f"{rel} has no __all__"
+        assert declared == public, f"{rel}: __all__ lacks {sorted(public - declared)}, " \
                                    f"names no public definition {sorted(declared - public)}"

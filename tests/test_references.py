@@ -47,8 +47,8 @@ PATH_SPEC = {
     "simulate.py": "exact-dynamics.md",
     "tasks.py": "exact-dynamics.md",
     "datasets.py": "universality.md",
-    "deepnets.py": "universality.md",
-    "effective.py": "universality.md",
+    "deepnets/": "universality.md",
+    "effective/": "universality.md",
     "lambda_balanced.py": "lambda-balanced.md",
 }
 
