@@ -13,14 +13,12 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 
 
-# papers A and C: rules generated from each figure module's declaration (learndyn.figures.registry)
+# the MNIST files of paper B (copied or downloaded, verified)
+include: "workflow/rules/mnist.smk"
+
+
+# every figure: rules generated from each figure module's declaration (learndyn.figures.registry)
 include: "workflow/rules/figures.smk"
-
-
-# paper B: hand-written rule files (paper_b*.smk), each appending its figures to ALL_TARGETS
-for _rules in sorted(Path(workflow.basedir, "workflow", "rules").glob("paper_*.smk")):
-
-    include: str(_rules.relative_to(workflow.basedir))
 
 
 # the reproduction report (snakemake --report): claims tables assembled from every figure above

@@ -17,7 +17,10 @@ IGNORE = shutil.ignore_patterns(".git", ".venv", "results", "logs", ".snakemake"
 def smoke_run(tmp_path_factory):
     """A temporary copy of the repository (without git, results, logs; ``../shared`` linked as beside the
     checkout) in which ``snakemake --config scale=smoke`` (every figure of rule all and the claims tables) has
-    run successfully; its path."""
+    run successfully; its path. ``LEARNDYN_SMOKE_RUN=<dir>``: use that existing run instead (a checkout in which
+    the smoke workflow has run; for developing tests, never set in CI)."""
+    if os.environ.get("LEARNDYN_SMOKE_RUN"):
+        return Path(os.environ["LEARNDYN_SMOKE_RUN"])
     work = tmp_path_factory.mktemp("wf") / "repo"
     shutil.copytree(REPO, work, ignore=IGNORE)
     if (REPO.parent / "shared").is_dir():  # the checkout's neighbour (config: ../shared/data/mnist), as in the checkout

@@ -11,8 +11,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -106,7 +104,7 @@ def load_config(scale: str = "smoke") -> dict:
     cv = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = cv
     spec.loader.exec_module(cv)
-    raw = yaml.safe_load((REPO / "config.yaml").read_text())
+    raw = cv.load_raw()
     raw["scale"] = scale
     cfg, _ = cv.resolve(raw)
     cfg.pop("presets", None)
@@ -118,7 +116,14 @@ if __name__ == "__main__":
     from learndyn.figures import registry
 
     cfg = load_config(sys.argv[2] if len(sys.argv) > 2 else "smoke")
-    for name in sys.argv[1:2] or [s.name for f in registry.FIGURES for s in f.steps]:
+    for name in sys.argv[1:2] or [s.name for f, s in registry.steps() if s.view is None and s.inputs is None]:
         fig, step = registry.step(name)
-        job = step.jobs(cfg["batches"])[0]
-        print(name, sorted(read_keys(step.function, cfg[fig.paper][fig.name], **job)), "declared", list(step.keys))
+        block = fig.block(step, cfg[fig.paper])
+        job = step.jobs(cfg["batches"], block)[0]
+        # the whole block (not only the declared keys), so that an undeclared read shows up; keys of a step with a
+        # view are those of the mapping the view builds
+        src = step.view(block, job) if step.view is not None else block
+        if step.inputs is not None:
+            print(name, "transforms earlier steps' tables: run tests/test_figures.py", "declared", list(step.keys))
+            continue
+        print(name, sorted(read_keys(step.function, src, **step.call_kwargs(job))), "declared", list(step.keys))

@@ -173,7 +173,7 @@ def test_first_epoch_below():
 
 
 # ------------------------------------------------------------------ spec-7 checks of Figs 8, 12, 15
-BLOB_CFG = {"thresholds": {"converged_loss": 0.01, "f_low_max": 0.05, "f_high_min": 0.3, "s_min": 1.0,
+BLOB_CFG = {"checks": {"converged_loss": 0.01, "f_low_max": 0.05, "f_high_min": 0.3, "s_min": 1.0,
                            "f_max": 0.02, "s_ratio_max": 0.3, "f_ratio_max": 0.3},
             "relaxed_checks": [], "s_reference": "low"}
 
@@ -205,7 +205,7 @@ def test_fig12_and_fig15_checks():
     # Fig. 15: a partly collapsed low run, F = 0.1 / (1 + 0.1) = 0.091 <= 0.15, F(low) / F(high) = 0.18 <= 0.3
     part = representation(data, "square", irr=np.sqrt(0.1))
     high = representation(data, "square")
-    cfg15 = {**BLOB_CFG, "thresholds": {**BLOB_CFG["thresholds"], "f_low_max": 0.15}}   # spec 7, Fig. 15
+    cfg15 = {**BLOB_CFG, "checks": {**BLOB_CFG["checks"], "f_low_max": 0.15}}   # spec 7, Fig. 15
     ch = fig15.checks(io.concat([run_table("b15", "high", high, data), run_table("b15", "low", part, data)]),
                       cfg15).set_index("check")
     f = 0.1 / 1.1
@@ -224,7 +224,7 @@ def test_fig15_checks_average_over_seeds():
     data = datasets.blob_context(n_centres=6)
     high = representation(data, "square")
     weak, part = (representation(data, "square", irr=v) for v in (0.5, np.sqrt(0.1)))
-    cfg15 = {**BLOB_CFG, "thresholds": {**BLOB_CFG["thresholds"], "f_low_max": 0.15}}
+    cfg15 = {**BLOB_CFG, "checks": {**BLOB_CFG["checks"], "f_low_max": 0.15}}
     y = data.targets[:, 0].astype(float)
     df = io.concat([run_table("b15", "high", high, data, seed=3), run_table("b15", "high", high, data, seed=7,
                                                                            labels=False),

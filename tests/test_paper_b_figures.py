@@ -111,7 +111,7 @@ def test_fig5_prediction_uses_averaged_converged_rates():
     assert s["median_rel"] < 1e-12 and s["dy0_rel"] < 1e-12     # dy = 0: h_+ = A
     th = {"converged_fraction": 0.8, "pearson": 0.8, "slope_min": 0.7, "slope_max": 1.3, "median_rel": 0.4,
           "dy0_rel": 0.1}
-    full = dict(cfg, architectures=["a"], thresholds=th)
+    full = dict(cfg, architectures=["a"], checks=th)
     assert fig5.checks(pred, full)["passed"].all()
     # measured distances twice the prediction: slope 2 and relative error 1 fail, correlation still passes
     bad = fig5.checks(fig5.predict(_fig5_table(lambda hp: 2 * hp)[0], cfg), full)
@@ -124,7 +124,7 @@ def test_fig5_prediction_uses_averaged_converged_rates():
 
 
 def _fig10_table(E, eh, ey):
-    cfg = {"rows": {"default": {}}, "thresholds": {"argmin_min_layer": 8, "first_over_min": 20.0,
+    cfg = {"rows": {"default": {}}, "checks": {"argmin_min_layer": 8, "first_over_min": 20.0,
            "spearman_last_layer": 15, "spearman_min": 0.9, "eta_y_peak_lo": 5, "eta_y_peak_hi": 15,
            "eta_y_last_ratio": 0.8}, "relaxed_checks": []}
     frames = [io.records(v, quantity=q, source="fit", figure="b10", condition="default")

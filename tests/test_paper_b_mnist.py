@@ -231,8 +231,8 @@ def test_trial_average_and_statistics():
 
 def _cfg9(**kw):
     cfg = {"seeds": [0, 1], "mnist_10k_proxy": False, "relaxed_checks": [],
-           "thresholds": {"r_all": 0.55, "r_diff": 0.35, "same_diff_ratio": 0.35},
-           "thresholds_proxy": {"r_all": 0.4, "r_diff": 0.3, "same_diff_ratio": 0.5}}
+           "checks": {"r_all": 0.55, "r_diff": 0.35, "same_diff_ratio": 0.35},
+           "checks_proxy": {"r_all": 0.4, "r_diff": 0.3, "same_diff_ratio": 0.5}}
     cfg.update(kw)
     return cfg
 
@@ -248,7 +248,7 @@ def test_fig9_and_fig16_checks_pass_on_structure_and_fail_without():
     res = fig9.checks(_structure_table(theory, bad, labels), _cfg9())
     assert not res["passed"].iloc[:3].any() and res["passed"].iloc[3:].all()
     # fig16: r(all) and ratio only
-    res16 = fig16.checks(_structure_table(theory, bad, labels), _cfg9(thresholds={"r_all": 0.4, "same_diff_ratio": 0.5}))
+    res16 = fig16.checks(_structure_table(theory, bad, labels), _cfg9(checks={"r_all": 0.4, "same_diff_ratio": 0.5}))
     assert len(res16) == 4 and not res16["passed"].iloc[:2].any()
     # a missing trial is caught
     assert not fig9.checks(_structure_table(theory, good[:1], labels), _cfg9())["passed"].iloc[3]
@@ -259,7 +259,7 @@ def test_fig9_and_fig16_checks_pass_on_structure_and_fail_without():
 
 # ------------------------------------------------------------------ Fig 4: fit rule and checks
 FIG4_CFG = {"fit_grid": {"min_exp": -6, "max_exp": 1, "n": 40}, "mnist_10k_proxy": False, "relaxed_checks": [],
-            "thresholds": {"nrmse_h": 0.10, "nrmse_y": 0.30, "nrmse_w": 0.30, "h_growth": 10.0}}
+            "checks": {"nrmse_h": 0.10, "nrmse_y": 0.30, "nrmse_w": 0.30, "h_growth": 10.0}}
 
 
 def _pair_table(eta_h=2e-3, eta_y=5.6e-3, n=200):

@@ -190,7 +190,7 @@ CFG6 = dict(seed=0, activation="leaky_relu", optimizer="sgd", loss="mse", rates_
             panels={"low": "low", "high": "high", "two_layer": "two_layer"},
             rows={r: dict(n_hidden=2, width=6, gain=1.0, lr=0.01, epochs=100, observe=1)
                   for r in ("low", "high", "two_layer")},
-            thresholds=dict(same_over_diff_low=0.1, pearson_theory_low=0.95, ratio_high=0.8, pearson_init_high=0.95,
+            checks=dict(same_over_diff_low=0.1, pearson_theory_low=0.95, ratio_high=0.8, pearson_init_high=0.95,
                             two_layer_merged=0.3, two_layer_separate=0.8),
             relaxed_checks=[], scale_note="", fit_loss_threshold=1e-2)
 
@@ -248,7 +248,7 @@ def test_fig6_checks_pass_on_the_expected_picture_and_fail_otherwise():
 
 def test_fig14_checks_use_the_mean_ratio():
     cfg = dict(CFG6, optimizer="adam", panels={"low": "low", "high": "high"},
-               thresholds=dict(ratio_low=0.1, ratio_high=0.8))
+               checks=dict(ratio_low=0.1, ratio_high=0.8))
     table, _ = _fig6_table(_xor_distances((0.006, 0.04), 2.22), _xor_distances((0.1, 1.2), 0.85))
     df = io.concat([table, fig14.theory(table, cfg, figure="b6")])
     c = fig14.checks(df, cfg).set_index("check")

@@ -30,7 +30,7 @@ PAPERS = {"paper_a": {"title": "Paper A", "figures": 9, "short": "Fig. {n}"},
 MACHINE = record.machine(16, "AMD EPYC 7763 64-Core Processor", "none")
 ARCHS = ["default", "convolution", "skip", "shallow", "narrow", "dropout", "linear", "relu", "elu", "tanh", "swish"]
 FIG5_CFG = {"architectures": ARCHS, "relaxed_checks": [],
-            "thresholds": {"converged_fraction": 0.8, "pearson": 0.8, "slope_min": 0.7, "slope_max": 1.3,
+            "checks": {"converged_fraction": 0.8, "pearson": 0.8, "slope_min": 0.7, "slope_max": 1.3,
                            "median_rel": 0.4, "dy0_rel": 0.1}}
 
 
@@ -359,3 +359,12 @@ def test_claims_script_compares_the_run_with_the_record(tmp_path):
     assert "Paper B: no checks in this run to compare" in log
     log = claims("smoke")
     assert "Full-scale record: not compared (scale smoke" in log and "checks agree" not in log
+
+
+def test_the_commit_of_a_partial_item_comes_from_its_rule_logs():
+    assert record.log_commit("learndyn commit: abc123\nb5_pool: 10 rows\n") == "abc123"
+    assert record.log_commit("b5_pool: 10 rows\n") is None          # a log written before the line existed
+    assert record.joint_commit(["abc", "abc"]) == "abc"
+    assert record.joint_commit(["abc", "def"]) == "several: abc, def"
+    assert record.joint_commit(["abc", None]) == "unknown"
+    assert record.joint_commit([]) == "unknown"

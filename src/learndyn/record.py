@@ -40,7 +40,7 @@ import pandas as pd
 from .report import figure_number, is_reported, paper_letter
 
 __all__ = ["VERSION", "ABOUT", "REL_TOL", "png_text", "stamp_of", "cpu_model", "gpu_models", "machine",
-           "benchmark_figure", "benchmark_item", "wall_times", "format_seconds", "round_like_tsv", "check_rows",
+           "benchmark_figure", "benchmark_item", "log_commit", "joint_commit", "wall_times", "format_seconds", "round_like_tsv", "check_rows",
            "figure_entry", "item_entry", "partial_entry", "figure_key", "merge_entry", "merge", "not_run",
            "paper_summaries", "paper_line", "md_escape", "to_markdown", "to_json", "from_json", "values_agree",
            "compare", "comparison_lines"]
@@ -145,6 +145,24 @@ def benchmark_item(stem: str, prefix: str, item: str) -> bool:
     rules are named ``<prefix>_<rule>_<item>[_<batch>]`` (``b5_pool_skip_0``, ``b5_predict_skip`` for
     ``prefix="b5"``, ``item="skip"``)."""
     return re.fullmatch(rf"{re.escape(prefix)}_[A-Za-z0-9]+_{re.escape(item)}(_\d+)?", stem) is not None
+
+
+def log_commit(text: str) -> str | None:
+    """The commit a rule log names on its first line (``learndyn commit: <sha>``, written by every workflow
+    script since the line was added), else None."""
+    first = text.split("\n", 1)[0]
+    if not first.startswith("learndyn commit: "):
+        return None
+    return first.removeprefix("learndyn commit: ").strip() or None
+
+
+def joint_commit(commits) -> str:
+    """One commit for a set of jobs' commits (None: the log names none): the commit when all agree, ``"several:
+    a, b"`` when they differ, ``"unknown"`` when a job's commit is unknown."""
+    found = set(commits)
+    if not found or None in found or "unknown" in found:
+        return "unknown"
+    return found.pop() if len(found) == 1 else "several: " + ", ".join(sorted(found))
 
 
 def wall_times(paper: str, seconds: Mapping[str, float]) -> dict[str, float]:

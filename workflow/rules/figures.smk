@@ -10,76 +10,92 @@ from learndyn.figures import registry as FIGURE_REGISTRY
 from learndyn.figures.steps import ENVIRONMENTS, select
 
 
-def _step_kwargs(step, n_batches):
-    """The step function's keyword arguments of one job, from its wildcards."""
+def _job(step, w):
+    """The job (wildcard values, batch, n_batches) of one rule instance."""
+    job = {k: w[k] for k in step.wildcard_names()}
     if step.batch is not None:
-        return lambda w: {"batch": int(w.batch), "n_batches": n_batches}
-    if step.wildcard is not None:
-        return lambda w: {step.wildcard[0]: w[step.wildcard[0]]}
-    return {}
+        job.update(batch=int(w.batch), n_batches=_N_BATCHES[step.name][tuple(job.get(k) for k in step.wildcard_names())])
+    return job
 
 
-def _step_constraints(step):
+def _kwargs(step, w):
+    kw = step.call_kwargs(_job(step, w))
+    if step.env == "torch":
+        kw["device"] = torch_device()
+    if step.mnist:
+        kw["mnist_dir"] = str(MNIST_DIR)
+    return kw
+
+
+def _cost(step, block, w):
+    job = _job(step, w)
+    return step.resources(block, job.get("n_batches", 1), job)
+
+
+def _constraints(step, jobs):
+    out = {w: "|".join(sorted({str(j[w]) for j in jobs})) for w in step.wildcard_names()}
     if step.batch is not None:
-        return {"batch": r"\d+"}
-    if step.wildcard is not None:
-        return {step.wildcard[0]: "|".join(step.wildcard[1])}
-    return {}
+        out["batch"] = r"\d+"
+    return out
+
+
+_N_BATCHES = {}  # step -> wildcard values -> number of batches
+for _fig, _step in FIGURE_REGISTRY.steps():
+    _paper_cfg = config[_fig.paper]
+    _block = _fig.block(_step, _paper_cfg)
+    _jobs = _step.jobs(config["batches"], _block)
+    _N_BATCHES[_step.name] = {tuple(j.get(k) for k in _step.wildcard_names()): j["n_batches"] for j in _jobs if "n_batches" in j}
+    _tag = "".join(f"_{{{w}}}" for w in list(_step.wildcard_names()) + (["batch"] if _step.batch is not None else []))
+    _data = RESULTS / _fig.paper / "data"
+
+    rule:
+        name:
+            _step.name
+        input:
+            data=(lambda s, c, d: lambda w: [d / f for f in FIGURE_REGISTRY.input_files(s, _job(s, w), c, config["batches"])])(_step, _paper_cfg, _data),
+            mnist=MNIST_TRAIN_FILES if _step.mnist else [],
+            core=core_deps(_step.function.__module__),
+        output:
+            _data / _step.pattern(),
+        wildcard_constraints:
+            **_constraints(_step, _jobs),
+        params:
+            step=_step.name,
+            transform=_step.inputs is not None,
+            cfg=(lambda s, b: lambda w: s.config(b, _job(s, w)))(_step, _block),
+            kwargs=(lambda s: lambda w: _kwargs(s, w))(_step),
+        conda:
+            f"../../envs/{ENVIRONMENTS[_step.env]}.yaml"
+        log:
+            LOGS / _fig.paper / f"{_step.name}{_tag}.log",
+        benchmark:
+            BENCHMARKS / _fig.paper / f"{_step.name}{_tag}.tsv"
+        threads: 1
+        resources:
+            mem_mb=per_attempt((lambda s, b: lambda w: math.ceil(_cost(s, b, w)[0]))(_step, _block)),
+            runtime=per_attempt((lambda s, b: lambda w: math.ceil(_cost(s, b, w)[1]))(_step, _block)),
+            **(gpu_resources() if _step.gpu else {}),
+        script:
+            "../scripts/compute.py"
 
 
 for _fig in FIGURE_REGISTRY.FIGURES:
-    _fig_cfg = config[_fig.paper][_fig.name]
+    _paper_cfg = config[_fig.paper]
     _fig_files = figure_files(_fig.paper, _fig.name)
-    _plot_data = []
     ALL_TARGETS.extend(_fig_files.values())
-
-    for _step in _fig.steps:
-        _jobs = _step.jobs(config["batches"])
-        _n_batches = len(_jobs) if _step.batch is not None else 1
-        _mem, _minutes = _step.resources(_fig_cfg, _n_batches)
-        _tag = "".join(f"_{{{w}}}" for w in _step_constraints(_step))
-        _out = RESULTS / _fig.paper / "data" / _step.pattern()
-        _plot_data += [str(_out).format(**{k: v for k, v in job.items() if k != "n_batches"}) for job in _jobs]
-
-        rule:
-            name:
-                _step.name
-            input:
-                core=core_deps(_step.function.__module__),
-            output:
-                _out,
-            wildcard_constraints:
-                **_step_constraints(_step),
-            params:
-                step=_step.name,
-                cfg=select(_fig_cfg, _step.keys),
-                kwargs=_step_kwargs(_step, _n_batches),
-            conda:
-                f"../../envs/{ENVIRONMENTS[_step.env]}.yaml"
-            log:
-                LOGS / _fig.paper / f"{_step.name}{_tag}.log",
-            benchmark:
-                BENCHMARKS / _fig.paper / f"{_step.name}{_tag}.tsv"
-            threads: 1
-            resources:
-                mem_mb=per_attempt(math.ceil(_mem)),
-                runtime=per_attempt(math.ceil(_minutes)),
-                **(gpu_resources() if _step.gpu else {}),
-            script:
-                "../scripts/compute.py"
 
     rule:
         name:
             f"{_fig.id}_plot"
         localrule: True
         input:
-            data=_plot_data,
+            data=[RESULTS / _fig.paper / "data" / f for f in FIGURE_REGISTRY.plot_files(_fig, _paper_cfg, config["batches"])],
             core=core_deps(_fig.checks.__module__, _fig.draw.__module__),
         output:
             **_fig_files,
         params:
             figure=_fig.id,
-            cfg=_fig_cfg,
+            cfg=_fig.plot_config(_paper_cfg),
         conda:
             "../../envs/learndyn.yaml"
         log:

@@ -13,11 +13,11 @@ RECORD_DIR = ROOT / "docs" / "results"
 
 # Figures that can be recorded in part while their check table does not exist yet: paper B Fig. 5 plots all
 # architectures at once (many CPU hours); each completed architecture leaves its own prediction file, and
-# `checks(table, cfg)` of the figure module, with cfg[key] restricted to the completed items, checks those.
+# the figure's `checks(table, cfg)` (learndyn.figures.registry), with cfg[key] restricted to the completed items,
+# checks those.
 # Benchmark files of item X: <bench_prefix>_<rule>_X[_<batch>].tsv (b5_pool_skip_0, b5_predict_skip).
 RECORD_PARTIAL = [
-    {"paper": "paper_b", "figure": "fig5", "module": "learndyn.figures.paper_b.fig5", "function": "checks",
-     "key": "architectures", "data": "fig5_pred_{item}.parquet", "bench_prefix": "b5",
+    {"paper": "paper_b", "figure": "fig5", "id": "b5", "key": "architectures", "data": "fig5_pred_{item}.parquet", "bench_prefix": "b5",
      "cfg": config["paper_b"]["fig5"]},
 ]
 
@@ -26,7 +26,7 @@ localrules: record
 
 rule record:
     input:
-        core=core_deps("learndyn.record", *(p["module"] for p in RECORD_PARTIAL)),
+        core=core_deps("learndyn.record", *(FIGURE_REGISTRY.figure(p["id"]).checks.__module__ for p in RECORD_PARTIAL)),
     params:
         papers=PAPERS,
         results=str(RESULTS),

@@ -3,7 +3,6 @@ BLAS threads = the rule's threads, the checked-out core first on sys.path, the j
 (including a traceback on failure) captured in the rule's log, and the checkout's git commit for
 provenance stamps."""
 import contextlib
-import importlib
 import os
 import subprocess
 import sys
@@ -17,25 +16,18 @@ def setup(smk):
     sys.path.insert(0, os.path.join(smk.scriptdir, "..", "..", "src"))
 
 
-def core_function(smk, name="function"):
-    """The function a rule runs: the registry's function object of step ``params.step`` (rules generated from
-    the figures' declarations, learndyn.figures.registry), else ``<params.module>.<params.<name>>`` (paper B's
-    hand-written rules)."""
-    if "step" in smk.params.keys():
-        from learndyn.figures import registry
-        return registry.step(smk.params.step)[1].function
-    return getattr(importlib.import_module(smk.params.module), smk.params[name])
+def core_function(smk):
+    """The function a rule runs: the function object of step ``params.step`` in the registry of the figures'
+    declarations (learndyn.figures.registry), from which the rule was generated."""
+    from learndyn.figures import registry
+    return registry.step(smk.params.step)[1].function
 
 
 def figure_functions(smk):
-    """``(checks, draw)`` of the figure a plot rule draws: the registry's figure ``params.figure``, else the
-    functions of module ``params.module``."""
-    if "figure" in smk.params.keys():
-        from learndyn.figures import registry
-        fig = registry.figure(smk.params.figure)
-        return fig.checks, fig.draw
-    module = importlib.import_module(smk.params.module)
-    return module.checks, module.draw
+    """``(checks, draw)`` of the figure ``params.figure`` a plot rule draws."""
+    from learndyn.figures import registry
+    fig = registry.figure(smk.params.figure)
+    return fig.checks, fig.draw
 
 
 def kwargs(smk):
@@ -43,13 +35,19 @@ def kwargs(smk):
 
 
 def run(smk, main):
-    """Run ``main()`` with stdout/stderr in the rule's log; a failure's traceback goes there too."""
+    """Run ``main()`` with stdout/stderr in the rule's log; a failure's traceback goes there too. The log's first
+    line names the checkout's commit (``learndyn commit: <sha>``; read by ``snakemake record``)."""
     with open(smk.log[0], "w") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        print(f"{COMMIT_PREFIX}{git_commit(os.path.join(smk.scriptdir, '..', '..'))}", flush=True)
         try:
             main()
         except BaseException:
             traceback.print_exc()
             raise
+
+
+#: first line of every rule log: the commit of the code that ran
+COMMIT_PREFIX = "learndyn commit: "
 
 
 def git_commit(root) -> str:

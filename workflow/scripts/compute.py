@@ -1,5 +1,6 @@
-"""Compute rule: call the step's function (``registry.step(params.step)``, or ``<module>.<function>`` of a
-hand-written rule) as ``function(cfg, **kwargs)`` and write its trajectory table."""
+"""Compute rule: call the step's function (``registry.step(params.step)``) as ``function(cfg, **kwargs)``, or as
+``function(table, cfg, **kwargs)`` on the tables of ``input.data`` for a step that transforms earlier steps'
+outputs (``params.transform``; fits, theory), and write its trajectory table."""
 import sys
 
 sys.path.insert(0, snakemake.scriptdir)
@@ -10,10 +11,15 @@ from learndyn import io  # noqa: E402
 
 
 def main():
-    table = _rule.core_function(snakemake)(snakemake.params.cfg, **_rule.kwargs(snakemake))
+    function = _rule.core_function(snakemake)
+    if snakemake.params.transform:
+        table = io.read_trajectories(list(snakemake.input.data))
+        print(f"{snakemake.params.step}: {len(table)} input rows")
+        table = function(table, snakemake.params.cfg, **_rule.kwargs(snakemake))
+    else:
+        table = function(snakemake.params.cfg, **_rule.kwargs(snakemake))
     io.write_trajectories(table, snakemake.output[0])
-    name = snakemake.params.get("step") or f"{snakemake.params.module}.{snakemake.params.function}"
-    print(f"{name}: {len(table)} rows -> {snakemake.output[0]}")
+    print(f"{snakemake.params.step}: {len(table)} rows -> {snakemake.output[0]}")
 
 
 _rule.run(snakemake, main)

@@ -6,7 +6,10 @@ Pure Python (PyYAML, jsonschema), importable by the tests. Every problem is repo
 Layers (all run on the merged config of every preset, not only the chosen one):
 
 1. **JSON schemas** (``workflow/schemas/config.schema.yaml`` and one file per figure,
-   ``workflow/schemas/<paper>/<figure>.schema.yaml``): unknown keys, types, ranges, one key at a time.
+   ``workflow/schemas/<paper>/<figure>.schema.yaml``; the definitions several files share live in
+   ``workflow/schemas/defs.schema.yaml``, referenced across files through :func:`schema_registry`): unknown keys,
+   types, ranges, one key at a time. Every key has a ``description``; ``workflow/scripts/config_docs.py`` renders
+   them with the defaults of :func:`load_raw` into ``config/README.md``.
 2. **Finite numbers**: a walk over every value rejects NaN and +-inf (YAML ``.nan``, ``.inf``), which JSON
    schema ranges let through (``nan < 0`` is false), unless the key's schema says ``x-allow-nonfinite: true``.
 3. **Relational rules** (:data:`RULES`): a table of declarative rules (scope, key, test, what is allowed) of the
@@ -32,11 +35,15 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
+from urllib.parse import urljoin
 
 import jsonschema
+import referencing
 import yaml
+from referencing.jsonschema import DRAFT202012
 
 ROOT = Path(__file__).resolve().parents[2]
+CONFIG_FILE = ROOT / "config.yaml"
 SCHEMAS = ROOT / "workflow" / "schemas"
 RULE_FILES = ROOT / "workflow" / "rules"
 FIGURE_MODULES = ROOT / "src" / "learndyn" / "figures"
@@ -128,11 +135,46 @@ def _get(node: Any, rel: str) -> Any:
     return node
 
 
+# ------------------------------------------------------------------ the configuration as written
+def load_raw() -> dict:
+    """The workflow's own configuration as written, presets included and none applied (today ``config.yaml``).
+    The one place that knows where the default configuration lives: the generated documentation
+    (``workflow/scripts/config_docs.py``) and the tests read it through here."""
+    with open(CONFIG_FILE) as fh:
+        return yaml.safe_load(fh)
+
+
 # ------------------------------------------------------------------ layer 1: JSON schemas
+def _absolute_refs(node: Any, base: str) -> Any:
+    """``node`` with every ``$ref`` made absolute against ``base`` (the URI of the file it is written in)."""
+    if isinstance(node, dict):
+        return {k: urljoin(base, v) if k == "$ref" and isinstance(v, str) else _absolute_refs(v, base)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_absolute_refs(v, base) for v in node]
+    return node
+
+
 @functools.lru_cache(maxsize=None)
 def _load_schema(path: str) -> dict:
+    """A schema file, its ``$ref`` values made absolute URIs (``file:///.../defs.schema.yaml#/$defs/seed``): a
+    reference then means the same wherever its node ends up (in an error, under :func:`schema_at`)."""
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        return _absolute_refs(yaml.safe_load(fh), Path(path).resolve().as_uri())
+
+
+@functools.lru_cache(maxsize=None)
+def schema_registry() -> referencing.Registry:
+    """Every schema file under ``workflow/schemas`` (``defs.schema.yaml``: the definitions several files share),
+    by its file URI: what a ``$ref`` into another file resolves against."""
+    files = sorted(SCHEMAS.rglob("*.schema.yaml"))
+    return referencing.Registry().with_resources(
+        (f.resolve().as_uri(), DRAFT202012.create_resource(_load_schema(str(f)))) for f in files)
+
+
+@functools.lru_cache(maxsize=None)
+def _validator(path: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(_load_schema(path), registry=schema_registry())
 
 
 def top_schema() -> dict:
@@ -143,12 +185,11 @@ def figure_schemas(section: str) -> dict[str, Path]:
     return {f.name.removesuffix(".schema.yaml"): f for f in sorted((SCHEMAS / section).glob("*.schema.yaml"))}
 
 
-def _deref(node: Any, root: dict) -> Any:
-    """Resolve a local ``$ref`` (siblings of the ``$ref`` win)."""
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and node["$ref"].startswith("#/"):
-        target = root
-        for part in node["$ref"][2:].split("/"):
-            target = target[part]
+def _deref(node: Any, root: dict | None = None) -> Any:
+    """Resolve a ``$ref``, in the same file or another one (:func:`schema_registry`; siblings of the ``$ref`` win:
+    a key's own ``description`` or a tighter bound). ``root`` is unused (references are absolute)."""
+    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
+        target = schema_registry().resolver().lookup(node["$ref"]).contents
         node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
     return node
 
@@ -239,7 +280,8 @@ def schema_problems(cfg: dict) -> list[str]:
     """Layer 1: the JSON schemas (top level and one file per figure)."""
     problems = []
     top = top_schema()
-    problems += [_describe_schema_error(e, top) for e in jsonschema.Draft202012Validator(top).iter_errors(cfg)]
+    problems += [_describe_schema_error(e, top)
+                 for e in _validator(str(SCHEMAS / "config.schema.yaml")).iter_errors(cfg)]
     for section in sorted(k for k in cfg if k.startswith("paper_") and isinstance(cfg[k], dict)):
         files = figure_schemas(section)
         for key in sorted(set(cfg[section]) - set(files)):
@@ -249,7 +291,7 @@ def schema_problems(cfg: dict) -> list[str]:
             problems.append(f"config key '{section}.{key}' is missing; allowed: add it (config.yaml has every figure)")
         for key in sorted(set(files) & set(cfg[section])):
             sch = _load_schema(str(files[key]))
-            for e in jsonschema.Draft202012Validator(sch).iter_errors(cfg[section][key]):
+            for e in _validator(str(files[key])).iter_errors(cfg[section][key]):
                 e.path.appendleft(key)
                 e.path.appendleft(section)
                 problems.append(_describe_schema_error(e, sch))
@@ -405,7 +447,7 @@ def batched_rules(rules_dir: Path = RULE_FILES, figures_dir: Path = FIGURE_MODUL
 #: Threshold names whose check a figure can mark "(smoke)" (``relaxed_checks``): read from the figure modules'
 #: calls of ``_two_point.relaxed`` / ``fig6._relaxed`` (``src/learndyn/figures/paper_b``). A name listed in
 #: ``relaxed_checks`` but not here would silently label nothing. tests/test_config_validation.py keeps this in
-#: step with the thresholds of config.yaml and with the names the modules pass.
+#: step with the checks of config.yaml and with the names the modules pass.
 RELAXABLE = {
     "fig2": {"converged_loss", "converged_loss_noisy"},
     "fig3": {"converged_loss", "fail_nrmse", "plateau_ratio"},
@@ -418,7 +460,6 @@ RELAXABLE = {
     "fig10": {"argmin_min_layer", "first_over_min", "spearman_last_layer", "spearman_min", "eta_y_peak_lo",
               "eta_y_peak_hi", "eta_y_last_ratio"},
     "fig12": {"converged_loss", "f_max", "s_ratio_max"},
-    "fig13": set(),
     "fig14": {"ratio_low", "ratio_high"},
     "fig15": {"converged_loss", "f_low_max", "f_high_min", "f_ratio_max"},
     "fig16": {"r_all", "same_diff_ratio"},
@@ -599,8 +640,9 @@ RULES: list[Rule] = [
                    lambda n: _num(n["t_max"]) / min(_num(x) for x in n["learning_rates"]),
                    "t_max / min(learning_rates)"),
     # ---------------------------------------------------------------- paper B
-    *[less(f"paper_b.{fig}.{grid}", "min_exp", "max_exp") for fig in ("fig2", "fig3", "fig5", "fig10", "fig13")
+    *[less(f"paper_b.{fig}.{grid}", "min_exp", "max_exp") for fig in ("fig2", "fig3", "fig10", "fig13")
       for grid in ("fit_grid", "mean_grid")],
+    less("paper_b.fig5.fit_grid", "min_exp", "max_exp"),
     less("paper_b.fig4.fit_grid", "min_exp", "max_exp"),
     *[_observe_rule(f"paper_b.{fig}.rows.*") for fig in ("fig2", "fig3", "fig10", "fig13", "fig6", "fig14")],
     *[relation(f"paper_b.{fig}.rows.*", "width",
@@ -622,15 +664,15 @@ RULES: list[Rule] = [
       for fig in ("fig6", "fig14")],
     *[names_in(f"paper_b.{fig}", "relaxed_checks", lambda node, cfg, path: RELAXABLE[path[-1]],
                f"a check of paper_b.{fig} that can be relaxed") for fig in RELAXABLE],
-    less("paper_b.fig5.thresholds", "slope_min", "slope_max", strict=False),
+    less("paper_b.fig5.checks", "slope_min", "slope_max", strict=False),
     increasing("paper_b.fig5", "dist_x", what="the grid's input distances"),
     increasing("paper_b.fig5", "dist_y", what="the grid's output distances"),
-    less("paper_b.fig10.thresholds", "eta_y_peak_lo", "eta_y_peak_hi", strict=False),
-    relation("paper_b.fig10.thresholds", "eta_y_peak_lo",
+    less("paper_b.fig10.checks", "eta_y_peak_lo", "eta_y_peak_hi", strict=False),
+    relation("paper_b.fig10.checks", "eta_y_peak_lo",
              lambda v, node, cfg: _int(v) < min(_int(r["n_hidden"]) for r in cfg["paper_b"]["fig10"]["rows"].values()),
              lambda node, cfg: "below the number of tracked layers (n_hidden of paper_b.fig10.rows)",
              "is not a layer of the network"),
-    relation("paper_b.fig10.thresholds", "argmin_min_layer",
+    relation("paper_b.fig10.checks", "argmin_min_layer",
              lambda v, node, cfg: _int(v) < min(_int(r["n_hidden"]) for r in cfg["paper_b"]["fig10"]["rows"].values()),
              lambda node, cfg: "below the number of tracked layers (n_hidden of paper_b.fig10.rows)",
              "is not a layer of the network"),
@@ -760,10 +802,9 @@ def coerce_cli(cli: dict, path: tuple = ()) -> dict:
 
 
 def _coerce_text(text: str, path: tuple):
-    sub, root = schema_at(path)
+    sub, _ = schema_at(path)
     if sub is not None:
-        check = dict(sub, **({"$defs": root["$defs"]} if root and "$defs" in root else {}))
-        if jsonschema.Draft202012Validator(check).is_valid(text):
+        if jsonschema.Draft202012Validator(sub, registry=schema_registry()).is_valid(text):
             return text
     try:
         return yaml.safe_load(text)

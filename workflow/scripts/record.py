@@ -7,7 +7,6 @@ are byte-reproducible), the benchmark files logs/benchmarks/<paper>/*.tsv (wall 
 A figure of RECORD_PARTIAL (record.smk) without a check table is recorded from the data files of its completed
 items. results/smoke/ is never read."""
 import datetime
-import importlib
 import os
 import platform
 import re
@@ -23,6 +22,7 @@ import pandas as pd  # noqa: E402
 
 from learndyn import io  # noqa: E402
 from learndyn import record as rec  # noqa: E402
+from learndyn.figures import registry  # noqa: E402
 
 
 def _date(path) -> str:
@@ -45,6 +45,14 @@ def this_machine() -> dict:
     except (OSError, subprocess.SubprocessError):
         gpus = None
     return rec.machine(os.cpu_count(), cpu, rec.gpu_models(gpus))
+
+
+def _log_commit(path: Path):
+    """The commit named by the rule log ``path`` (None when missing or without the line)."""
+    try:
+        return rec.log_commit(path.read_text(errors="replace"))
+    except OSError:
+        return None
 
 
 def benchmark_seconds(folder: Path) -> dict[str, float]:
@@ -86,8 +94,7 @@ def partial_entries(specs, results: Path, benchmarks: Path, machine, done) -> di
         key = rec.figure_key(spec["paper"], spec["figure"])
         if key in done:
             continue  # the figure's check table exists: recorded complete
-        module = importlib.import_module(spec["module"])
-        check = getattr(module, spec["function"])
+        check = registry.figure(spec["id"]).checks
         seconds = benchmark_seconds(benchmarks / spec["paper"])
         per_item = {}
         for item in spec["cfg"][spec["key"]]:
@@ -99,8 +106,10 @@ def partial_entries(specs, results: Path, benchmarks: Path, machine, done) -> di
             except Exception as exc:  # noqa: BLE001 -- one unreadable item must not lose the others
                 print(f"WARNING: {key} item {item!r} not recorded: {type(exc).__name__}: {exc}")
                 continue
-            item_seconds = [s for stem, s in seconds.items() if rec.benchmark_item(stem, spec["bench_prefix"], item)]
-            per_item[item] = rec.item_entry(checks, commit="unknown", date=_date(path),
+            stems = [stem for stem in seconds if rec.benchmark_item(stem, spec["bench_prefix"], item)]
+            item_seconds = [seconds[stem] for stem in stems]
+            commit = rec.joint_commit(_log_commit(benchmarks.parent / spec["paper"] / f"{stem}.log") for stem in stems)
+            per_item[item] = rec.item_entry(checks, commit=commit, date=_date(path),
                                             date_source="data file written", machine=machine,
                                             wall_time_s=sum(item_seconds) if item_seconds else None)
         if per_item:

@@ -14,7 +14,7 @@ import numpy as np
 from ... import datasets, io
 
 #: Seconds between the progress lines a training writes to its rule log (``tail -f logs/.../b5_grid_*.log``);
-#: see :class:`learndyn.deepnets._Progress`. Not a config key: it changes no number (params rerun rules).
+#: see :class:`learndyn.deepnets.progress.Progress`. Not a config key: it changes no number (params rerun rules).
 PROGRESS_SECONDS = 60.0
 
 GRID_QUANTITIES = ("dist_x", "dist_y", "h0", "y0", "w0", "final_h", "final_loss", "n_epochs", "stopped")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ... import datasets, effective, io, plotting
+from ..steps import Figure, Step
 
 
 def compute(cfg: dict):
@@ -144,3 +145,10 @@ def checks(df, cfg: dict):
     w_direct = float((yhat[1] - yhat[0]) * ((yhat[1] - yhat[0]) - (tgt[1] - tgt[0])))
     rows.append(("|w - Δŷ(Δŷ − Δy)| of the drawn pair", abs(w - w_direct), "<= 1e-12", abs(w - w_direct) <= 1e-12))
     return io.check_table(rows)
+
+
+FIGURE = Figure(
+    id="b1", paper="paper_b", name="fig1",
+    steps=(Step(name="b1_compute", function=compute, output="fig1", keys=("seed", "dx2", "dy2", "hidden_dim")),),
+    checks=checks, draw=draw,
+)

@@ -13,6 +13,8 @@ from scipy.stats import spearmanr
 
 from ... import io, plotting
 from . import _two_point as tp
+from ._steps import two_point_steps
+from ..steps import Figure
 
 
 def per_layer(df, cfg: dict, q: str) -> np.ndarray:
@@ -25,7 +27,7 @@ def per_layer(df, cfg: dict, q: str) -> np.ndarray:
 def checks(df, cfg: dict):
     """Spec 7, Figure 10: fit loss minimal in deep layers, large at layer 0; eta_h increases with depth;
     eta_y peaks in the middle and falls towards the last layer."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     E, eh, ey = (per_layer(df, cfg, q) for q in ("fit_loss", "eta_h", "eta_y"))
     n = len(E)
     rows = []
@@ -76,3 +78,7 @@ def draw(df, cfg: dict):
                            "depth decay of Eq. 14. " % (row["n_hidden"], row["width"], row["gain"], row["lr"],
                                                         row["epochs"], cfg["seed"])) + cfg["scale_note"])
     return fig
+
+
+FIGURE = Figure(id="b10", paper="paper_b", name="fig10",
+                steps=two_point_steps("b10", "fig10", observe_all=True, fit_minutes=30), checks=checks, draw=draw)

@@ -12,11 +12,13 @@ import numpy as np
 from ... import io, plotting
 from . import _two_point as tp
 from .fig2 import TITLES
+from ..steps import Figure
+from . import fig2
 
 
 def checks(df, cfg: dict):
     """Spec 7, Figure 11: per panel loss nRMSE <= 0.03 with a fitted eta_ymean > 0."""
-    lim = cfg["thresholds"]["nrmse_loss"]
+    lim = cfg["checks"]["nrmse_loss"]
     rows = []
     for name in cfg["fig2"]["rows"]:
         e = tp.fit_value(df, name, "eta_ymean")
@@ -52,3 +54,10 @@ def draw(df, cfg: dict):
                            "Eq. 22 with the Figure-2 eta_h, eta_y and a fitted mean-output rate (spec 3.2). "
                            + cfg["scale_note"]))
     return fig
+
+
+FIGURE = Figure(
+    id="b11", paper="paper_b", name="fig11", steps=(), checks=checks, draw=draw,
+    data=lambda c: [(fig2.TRAIN.name, {}), (fig2.FIT.name, {})],   # the Figure 2 runs and fits
+    plot_view=lambda c: {**c["fig11"], "fig2": c["fig2"]},
+)

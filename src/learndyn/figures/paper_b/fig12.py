@@ -13,16 +13,16 @@ from ... import io
 from . import _blobs, fig8
 from . import _two_point as tp
 
-FIGURE = "b12"
+FIGURE_ID = "b12"
 RUNS = ("very_low",)
 
 
 def checks(df, cfg: dict):
     """Spec 7, Figure 12: very low F <= 0.02 in both contexts and S <= 0.3 x S(low) of Figure 8 (plus convergence)."""
-    th = cfg["thresholds"]
-    m = _blobs.run_metrics(df, FIGURE, "very_low")
-    low = _blobs.run_metrics(df, fig8.FIGURE, cfg["s_reference"])
-    rows = [fig8.converged_row(cfg, FIGURE, "very_low", m)]
+    th = cfg["checks"]
+    m = _blobs.run_metrics(df, FIGURE_ID, "very_low")
+    low = _blobs.run_metrics(df, fig8.FIGURE_ID, cfg["s_reference"])
+    rows = [fig8.converged_row(cfg, FIGURE_ID, "very_low", m)]
     for ctx in _blobs.CONTEXTS:
         f = m[f"F_{ctx}"]
         rows.append((tp.relaxed(cfg, f"very_low: F (irrelevant-feature variance fraction), context {ctx}", "f_max"), f,
@@ -35,11 +35,15 @@ def checks(df, cfg: dict):
 
 def draw(df, cfg: dict):
     """Figure 12: MDS projections of the very-low-weight network's final hidden activities."""
-    s_low = _blobs.run_metrics(df, fig8.FIGURE, cfg["s_reference"])["S"]
-    ms = fig8.metrics_of(df, FIGURE, RUNS)
-    note = fig8.common_note(df, cfg, FIGURE, RUNS, ms) + (
+    s_low = _blobs.run_metrics(df, fig8.FIGURE_ID, cfg["s_reference"])["S"]
+    ms = fig8.metrics_of(df, FIGURE_ID, RUNS)
+    note = fig8.common_note(df, cfg, FIGURE_ID, RUNS, ms) + (
         f"Pairs across contexts with equal targets (dy2 = 0) move together, the two context lines towards one: "
         f"S = {ms['very_low']['S'][0]:.3g} vs {s_low:.3g} for the low-weight network of Fig. 8 "
-        f"(gain {cfg['runs']['very_low']['gain']:g} here vs {io.scalar(df, figure=fig8.FIGURE, condition=cfg['s_reference'], quantity='gain'):g}). ") \
+        f"(gain {cfg['runs']['very_low']['gain']:g} here vs {io.scalar(df, figure=fig8.FIGURE_ID, condition=cfg['s_reference'], quantity='gain'):g}). ") \
         + cfg["scale_note"]
-    return fig8.draw_runs(df, cfg, FIGURE, RUNS, "A", note, ms)
+    return fig8.draw_runs(df, cfg, FIGURE_ID, RUNS, "A", note, ms)
+
+
+FIGURE = fig8.blob_figure("b12", "fig12", checks, draw,
+                          extra=lambda c: [(fig8.TRAIN.name, {"fig": "fig8", "run": c["fig12"]["s_reference"]})])

@@ -20,7 +20,7 @@ runs = fig6.runs
 def checks(df, cfg: dict):
     """Spec 7, Figure 14: low weights same/different ratio <= 0.1; high weights ratio >= 0.8 (ratio = mean
     same-target / mean different-target distance, as the spec's observed 0.010 / 1.14)."""
-    th, p = cfg["thresholds"], cfg["panels"]
+    th, p = cfg["checks"], cfg["panels"]
     rows = []
     for role, key, op in (("low", "ratio_low", "<="), ("high", "ratio_high", ">=")):
         if role not in p:
@@ -47,3 +47,6 @@ def draw(df, cfg: dict):
             f"P={any_row['width']}, observed acts[{any_row['observe']}]. The theory matrices use the SGD-fitted rate "
             "ratio (as Figure 6). ")
     return fig6.draw_xor(df, cfg, note)
+
+
+FIGURE = fig6.xor_figure("b14", "fig14", checks, draw)

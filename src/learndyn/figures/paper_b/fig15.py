@@ -22,14 +22,14 @@ from __future__ import annotations
 from ... import io
 from . import fig8
 
-FIGURE = "b15"
+FIGURE_ID = "b15"
 RUNS = ("high", "low")
 
 
 def checks(df, cfg: dict):
     """Spec 7, Figure 15: low F <= 0.15 in both contexts, F(low) <= 0.3 F(high), high F >= 0.3 (plus convergence);
     F averaged over each run's seeds (:func:`fig8.collapse_checks`)."""
-    return io.check_table(fig8.collapse_checks(df, cfg, FIGURE, low="low", high="high", f_low_key="f_low_max",
+    return io.check_table(fig8.collapse_checks(df, cfg, FIGURE_ID, low="low", high="high", f_low_key="f_low_max",
                                                f_high_key="f_high_min", ratio_key="f_ratio_max"))
 
 
@@ -37,11 +37,14 @@ def draw(df, cfg: dict):
     """Figure 15: MDS projections of the Adam-trained high- (A) and low-weight (B) networks (first seed), and F of
     every seed (C)."""
     lo, hi = cfg["runs"]["low"], cfg["runs"]["high"]
-    ms = fig8.metrics_of(df, FIGURE, RUNS)
-    note = fig8.common_note(df, cfg, FIGURE, RUNS, ms) + (
+    ms = fig8.metrics_of(df, FIGURE_ID, RUNS)
+    note = fig8.common_note(df, cfg, FIGURE_ID, RUNS, ms) + (
         "Adam (PyTorch defaults beta = (0.9, 0.999), eps = 1e-8); D13 (spec proposal, the paper gives no Adam "
         f"settings): lr {lo['lr']:g}; epochs: high {hi['epochs']}, low {lo['epochs']} (ours, full scale: the low-weight "
         "network trains twice as long as the high-weight one, as in the SGD blob rows of Table 2, because it leaves "
         "its loss plateau only near epoch 200 and then keeps collapsing). C: F of every seed's network; the checks use the means. ") + cfg["scale_note"]
     titles = {"high": "Adam, high initial weights", "low": "Adam, low initial weights"}
-    return fig8.draw_runs(df, cfg, FIGURE, RUNS, "AB", note, ms, titles=titles, seeds_letter="C")
+    return fig8.draw_runs(df, cfg, FIGURE_ID, RUNS, "AB", note, ms, titles=titles, seeds_letter="C")
+
+
+FIGURE = fig8.blob_figure("b15", "fig15", checks, draw)

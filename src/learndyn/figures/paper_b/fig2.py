@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ... import io, plotting
 from . import _two_point as tp
+from ._steps import two_point_steps
+from ..steps import Figure
 
 TITLES = {"default": "Default", "convolution": "Convolution", "skip": "Skip connections", "shallow": "Shallow",
           "narrow": "Narrow", "dropout": "Dropout", "linear": "Linear", "relu": "ReLU", "elu": "ELU",
@@ -23,7 +25,7 @@ def names(cfg: dict) -> list[str]:
 
 def checks(df, cfg: dict):
     """Spec 7, Figure 2: per panel converged, rates > 0, nRMSE h/y/w, final-h error."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     rows = []
     for name in names(cfg):
         w_max = th["nrmse_w_relaxed"] if name in cfg["relaxed_w_rows"] else None
@@ -57,3 +59,9 @@ def draw(df, cfg: dict):
     note += cfg["scale_note"]
     plotting.caption(fig, note)
     return fig
+
+
+#: the eleven Table-1 trainings (one job per row, ``batches.b2_train`` jobs) and their fits; Figs 5, 11, 13 reuse them
+TRAIN, FIT = two_point_steps("b2", "fig2", batch="b2_train")
+
+FIGURE = Figure(id="b2", paper="paper_b", name="fig2", steps=(TRAIN, FIT), checks=checks, draw=draw)

@@ -11,6 +11,8 @@ import numpy as np
 
 from ... import io, plotting
 from . import _two_point as tp
+from ._steps import two_point_steps
+from ..steps import Figure
 
 TITLES = {"low": "Low", "intermediate": "Intermediate", "high": "High", "very_high": "Very high"}
 
@@ -24,7 +26,7 @@ def plateau(df, name: str, dy2: float) -> int:
 def checks(df, cfg: dict):
     """Spec 7, Figure 3: fitted rows pass the Fig-2 checks and loss nRMSE; the very-high row fails visibly;
     plateau lengths decrease with the gain."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     rows = []
     for name in cfg["fitted_rows"]:
         rows += tp.fig2_style_checks(df, name, th, relaxed_keys=cfg["relaxed_checks"])
@@ -84,3 +86,7 @@ def draw(df, cfg: dict):
                            "negative rates are shown as fitted, the curve then uses the log-space refit). Bottom: loss "
                            "(solid), Eq. 22 (dashed); dotted line dy2/8 (plateau). " % cfg["seed"]) + cfg["scale_note"])
     return fig
+
+
+FIGURE = Figure(id="b3", paper="paper_b", name="fig3", steps=two_point_steps("b3", "fig3", batch="b3_train"),
+                checks=checks, draw=draw)

@@ -14,6 +14,9 @@ import numpy as np
 from ... import effective, io, plotting
 from . import _two_point as tp
 from ._train_mnist import settings
+from ..steps import Figure, Step
+from . import _train_mnist
+from ._steps import MNIST_SHARED, mnist_train_step
 
 H_SCALE = 0.1  # h is drawn scaled by 0.1 (spec 6.1)
 
@@ -52,7 +55,7 @@ def _label(cfg: dict) -> str:
 
 def checks(df, cfg: dict):
     """Spec 7, Figure 4: ``eta_h, eta_y > 0``; nRMSE h <= 0.10, y <= 0.30, w <= 0.30; h grows > 10x."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     rel = cfg["relaxed_checks"]
     lab = _label(cfg)
     rows = []
@@ -110,3 +113,13 @@ def draw(df, cfg: dict):
             f"{nr[0]:.3f}/{nr[1]:.3f}/{nr[2]:.3f}; final training accuracy {acc:.3f}. ")
     plotting.caption(fig, note + cfg["scale_note"])
     return fig
+
+
+TRAIN = mnist_train_step("b4_train", "fig4", _train_mnist.train_pair,
+                         ("seed", "settings", "settings_table", "n_hidden", "activation", "gain", "observe",
+                          "optimizer", "batch_size", "n_train"), kwargs=lambda job: {})
+FIT = Step(name="b4_fit", function=fit, output="fig4_fit", keys=("fit_grid",), inputs=(TRAIN.name,),
+           kwargs=lambda job: {}, mem_mb=1000, minutes=10)
+
+FIGURE = Figure(id="b4", paper="paper_b", name="fig4", steps=(TRAIN, FIT), checks=checks, draw=draw,
+                plot_view=lambda c: {**c["fig4"], **{k: c["mnist"][k] for k in MNIST_SHARED}})

@@ -19,6 +19,9 @@ import numpy as np
 from ... import effective, io, plotting
 from . import _two_point as tp
 from ._train import GRID_QUANTITIES
+from ..steps import Figure, Step
+from . import _train
+from ._steps import train_minutes
 
 
 def fit_pool(table, cfg: dict):
@@ -94,7 +97,7 @@ def grid_stats(d: dict) -> dict:
 
 def checks(df, cfg: dict):
     """Spec 7, Figure 5, per architecture."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     rows = []
     for arch in cfg["architectures"]:
         s = grid_stats(arch_data(df, arch))
@@ -156,3 +159,52 @@ def draw(df, cfg: dict):
     fig.colorbar(sm, cax=cax, label="target distance |Δy|")
     plotting.caption(fig, note)
     return fig
+
+
+def _archs(c: dict) -> list:
+    return [{"arch": a} for a in c["architectures"]]
+
+
+def _grid_size(c: dict) -> int:
+    return len(c["dist_x"]) * len(c["dist_y"])
+
+
+def _row(cfg: dict) -> dict:
+    return next(iter(cfg["rows"].values()))
+
+
+#: fit pool: ``n_fit_trials`` trainings of one architecture (its Table-1 row of paper_b.fig2), stacked per batch
+POOL = Step(
+    name="b5_pool", function=_train.fit_pool_trainings, output="fig5_pool_{arch}", scope="paper",
+    keys=("fig5.seed0", "fig5.n_fit_trials", "fig5.dx2", "fig5.dy2", "fig2.rows.{arch}"),
+    jobs_of=lambda c: _archs(c["fig5"]), view=lambda s, job: {**s["fig5"], "rows": s["fig2"]["rows"]},
+    batch="b5_fits", batch_items=lambda c: c["fig5"]["n_fit_trials"], env="torch", gpu=True, mem_mb=6000,
+    minutes=lambda cfg, n: train_minutes([_row(cfg)], n_nets=cfg["n_fit_trials"] / n),
+)
+#: one Eq.-49 fit per pool trial (~15 s per fit on a shared core)
+FITS = Step(
+    name="b5_fits", function=fit_pool, output="fig5_fits_{arch}", keys=("fit_grid",), jobs_of=_archs,
+    batch="b5_fits", batch_items=lambda c: c["n_fit_trials"], inputs=(POOL.name,), kwargs=lambda job: {},
+    mem_mb=3000, minutes=15,
+)
+#: the 5 x 5 dataset grid, stacked per batch, up to max_epochs at lr_factor x the Table-1 lr; dropout_stop_on only
+#: for the dropout net (editing it never reruns another architecture's grid)
+GRID = Step(
+    name="b5_grid", function=_train.grid_trainings, output="fig5_grid_{arch}", scope="paper",
+    keys=("fig5.dist_x", "fig5.dist_y", "fig5.grid_seed0", "fig5.lr_factor", "fig5.max_epochs", "fig5.stop_loss",
+          "fig5.dropout_stop_on", "fig2.rows.{arch}"),
+    jobs_of=lambda c: _archs(c["fig5"]),
+    view=lambda s, job: {**{k: v for k, v in s["fig5"].items()
+                            if k != "dropout_stop_on" or s["fig2"]["rows"][job["arch"]]["kind"] == "dropout"},
+                         "rows": s["fig2"]["rows"]},
+    batch="b5_grid", batch_items=lambda c: _grid_size(c["fig5"]), env="torch", gpu=True, mem_mb=4000,
+    minutes=lambda cfg, n: train_minutes([_row(cfg)], epochs_factor=cfg["max_epochs"] / _row(cfg)["epochs"] / 2,
+                                         n_nets=-(-_grid_size(cfg) // n)),
+)
+PREDICT = Step(
+    name="b5_predict", function=predict, output="fig5_pred_{arch}", keys=("fit_loss_threshold", "discard_loss"),
+    jobs_of=_archs, inputs=(FITS.name, GRID.name), kwargs=lambda job: {}, mem_mb=1000, minutes=5,
+)
+
+FIGURE = Figure(id="b5", paper="paper_b", name="fig5", steps=(POOL, FITS, GRID, PREDICT), checks=checks, draw=draw,
+                data=lambda c: [(PREDICT.name, {})])

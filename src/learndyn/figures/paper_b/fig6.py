@@ -23,6 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from ... import effective, io, plotting
+from ..steps import Figure, Step
+from . import _train_xor
+from ._steps import train_minutes
 
 #: Roles of the runs (keys of ``cfg["panels"]``), in panel order.
 DEEP_ROLES = ("low", "intermediate", "high")
@@ -154,7 +157,7 @@ def _relaxed(cfg: dict, text: str, key: str) -> str:
 def low_high_checks(df, cfg: dict, with_correlations: bool = True) -> list:
     """Spec 7, Figs 6 / 14: low weights merge the same-target pairs, high weights do not (``ratio``), and (Fig. 6)
     the low-weight network matches its theory, the high-weight network its initial distances (Pearson r)."""
-    th, p = cfg["thresholds"], cfg["panels"]
+    th, p = cfg["checks"], cfg["panels"]
     rows = []
     if "low" in p:
         d = run_data(df, p["low"])
@@ -184,7 +187,7 @@ def low_high_checks(df, cfg: dict, with_correlations: bool = True) -> list:
 def two_layer_checks(df, cfg: dict) -> list:
     """Spec 7, Fig. 6, 2-layer network: exactly one same-target pair <= ``two_layer_merged`` x the mean
     different-target distance, the other >= ``two_layer_separate`` x."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     d = run_data(df, cfg["panels"]["two_layer"])
     s = pair_stats(d["final"], d["target"])
     lo, hi = float(np.min(s["same_over_diff"])), float(np.max(s["same_over_diff"]))
@@ -343,3 +346,46 @@ def draw(df, cfg: dict):
         note += (f"2-layer: gain {tl['gain']:g}, lr {tl['lr']:g}, {tl['epochs']} epochs (D6: paper; reference file "
                  "2000), observed acts[0]. ")
     return draw_xor(df, cfg, note)
+
+
+XOR_FIGURES = ("fig6", "fig14")
+
+
+def _xor_jobs(c: dict) -> list:
+    """One training per run that a figure's panels name (Figs 6 and 14)."""
+    return [{"fig": f, "run": r} for f in XOR_FIGURES for r in runs(c[f])]
+
+
+def _train_minutes(cfg: dict, n: int) -> int:
+    # Adam runs on the autograd engine (~5x the fused SGD step): factor 4 on the SGD estimate
+    return train_minutes(list(cfg["rows"].values()), epochs_factor=4.0 if cfg["optimizer"] == "adam" else 1.0)
+
+
+#: one XOR training per run (torch; _train_xor imports no theory or plotting), shared by Figs 6 and 14
+TRAIN = Step(
+    name="bx_train", function=_train_xor.train, output="{fig}_train_{run}", scope="paper",
+    keys=("{fig}.seed", "{fig}.activation", "{fig}.optimizer", "{fig}.loss", "{fig}.rows.{run}"),
+    jobs_of=_xor_jobs, view=lambda s, job: s[job["fig"]],
+    kwargs=lambda job: {"run": job["run"], "figure": "b" + job["fig"].removeprefix("fig")},
+    env="torch", gpu=True, mem_mb=1000, minutes=_train_minutes,
+)
+#: distance matrices and the Eq.-10 theory matrices, the rate ratio averaged over Figure 5's fit pool of
+#: ``rates_architecture`` (the figure reuses Figure 5's trainings, as the paper does)
+THEORY = Step(
+    name="bx_theory", function=theory, output="{fig}_theory", scope="paper",
+    keys=("{fig}.panels", "fig5.fit_loss_threshold"),
+    jobs_of=lambda c: [{"fig": f} for f in XOR_FIGURES],
+    view=lambda s, job: {"panels": s[job["fig"]]["panels"], "fit_loss_threshold": s["fig5"]["fit_loss_threshold"]},
+    inputs=lambda c, job: [(TRAIN.name, {"fig": job["fig"]}),
+                           ("b5_fits", {"arch": c[job["fig"]]["rates_architecture"]})],
+    kwargs=lambda job: {"figure": "b" + job["fig"].removeprefix("fig")}, mem_mb=1000, minutes=5,
+)
+
+
+def xor_figure(fid: str, name: str, checks, draw) -> Figure:
+    """Figure ``name`` of the XOR task: its runs' trainings and its theory matrices."""
+    return Figure(id=fid, paper="paper_b", name=name, steps=(TRAIN, THEORY), checks=checks, draw=draw,
+                  data=lambda c: [(TRAIN.name, {"fig": name}), (THEORY.name, {"fig": name})])
+
+
+FIGURE = xor_figure("b6", "fig6", checks, draw)

@@ -13,13 +13,14 @@ import numpy as np
 from ... import io, plotting
 from . import _blobs
 from . import _train_blobs as tb
+from ..steps import Figure, Step
 
-FIGURE = "b7"
+FIGURE_ID = "b7"
 
 
 def compute(cfg: dict):
     """The whole dataset of spec 4.3 (``cfg["data"]``): inputs ``(n, size^2 + 2)`` and per-point labels."""
-    return tb.dataset_records(tb.blob_data(cfg["data"]), inputs=True, figure=FIGURE)
+    return tb.dataset_records(tb.blob_data(cfg["data"]), inputs=True, figure=FIGURE_ID)
 
 
 # ------------------------------------------------------------------ image statistics
@@ -69,8 +70,8 @@ def centroid(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def dataset(df) -> dict:
     """Inputs, images, labels and image statistics of the stored dataset (the first ``n/2`` rows = context "x")."""
-    _, inputs = io.to_array(df, figure=FIGURE, source="data", quantity="input")
-    d = _blobs.labels(df, FIGURE)
+    _, inputs = io.to_array(df, figure=FIGURE_ID, source="data", quantity="input")
+    d = _blobs.labels(df, FIGURE_ID)
     d["inputs"] = inputs[0]
     d["images"] = images_of(d["inputs"])
     d["argmax"] = argmax_pixel(d["images"])
@@ -192,3 +193,8 @@ def draw(df, cfg: dict):
             "relative to the pixel spacing, so images differ only slightly (common colour scale).")
     plotting.caption(fig, note)
     return fig
+
+
+FIGURE = Figure(id="b7", paper="paper_b", name="fig7",
+                steps=(Step(name="b7_compute", function=compute, output="fig7", keys=("data",)),),
+                checks=checks, draw=draw)

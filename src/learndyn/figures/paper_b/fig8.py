@@ -18,8 +18,10 @@ import numpy as np
 from ... import io, plotting
 from . import _blobs
 from . import _two_point as tp
+from ..steps import Figure, Step
+from . import _train_blobs
 
-FIGURE = "b8"
+FIGURE_ID = "b8"
 RUNS = ("high", "low")
 TITLES = {"high": "High initial weights", "low": "Low initial weights", "very_low": "Very low initial weights"}
 COLOURINGS = ("context", "mu_x", "mu_y")
@@ -37,9 +39,9 @@ def settings(cfg: dict, run: str) -> str:
 
 # ------------------------------------------------------------------ checks
 def converged_row(cfg: dict, figure: str, run: str, m: dict) -> tuple:
-    """Check row: final loss over all points of run ``run`` below ``thresholds.converged_loss`` (the largest over
+    """Check row: final loss over all points of run ``run`` below ``checks.converged_loss`` (the largest over
     the run's seeds; ``m``: :func:`_blobs.seed_metrics` or, for one network, :func:`_blobs.run_metrics`)."""
-    th = cfg["thresholds"]["converged_loss"]
+    th = cfg["checks"]["converged_loss"]
     losses = np.atleast_1d(m["final_loss"])
     v = float(np.max(losses))
     what = f"max over {len(losses)} seeds of " if len(losses) > 1 else ""
@@ -49,11 +51,11 @@ def converged_row(cfg: dict, figure: str, run: str, m: dict) -> tuple:
 
 def collapse_checks(df, cfg: dict, figure: str, low: str, high: str | None, f_low_key: str,
                     f_high_key: str | None = None, s_min_key: str | None = None, ratio_key: str | None = None) -> list:
-    """Spec-7 checks shared by Figs 8 and 15: converged runs; ``F <= thresholds[f_low_key]`` of run ``low`` and
-    ``F >= thresholds[f_high_key]`` of run ``high`` in both contexts; ``S >= thresholds[s_min_key]`` of both runs;
-    ``F(low) / F(high) <= thresholds[ratio_key]`` per context. Metrics: :func:`_blobs.seed_metrics`; a run of
+    """Spec-7 checks shared by Figs 8 and 15: converged runs; ``F <= checks[f_low_key]`` of run ``low`` and
+    ``F >= checks[f_high_key]`` of run ``high`` in both contexts; ``S >= checks[s_min_key]`` of both runs;
+    ``F(low) / F(high) <= checks[ratio_key]`` per context. Metrics: :func:`_blobs.seed_metrics`; a run of
     several networks (seeds, Fig. 15) is checked on the mean of F and S over its seeds (and the ratio of the means)."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     runs = [r for r in (high, low) if r is not None]
     m = {r: _blobs.seed_metrics(df, figure, r) for r in runs}
     mean = {r: {k: float(np.mean(v)) for k, v in m[r].items() if k != "seed"} for r in runs}
@@ -83,7 +85,7 @@ def collapse_checks(df, cfg: dict, figure: str, low: str, high: str | None, f_lo
 
 def checks(df, cfg: dict):
     """Spec 7, Figure 8: low F <= 0.05 and high F >= 0.3 in both contexts, S >= 1 for both (plus convergence)."""
-    return io.check_table(collapse_checks(df, cfg, FIGURE, low="low", high="high", f_low_key="f_low_max",
+    return io.check_table(collapse_checks(df, cfg, FIGURE_ID, low="low", high="high", f_low_key="f_low_max",
                                           f_high_key="f_high_min", s_min_key="s_min"))
 
 
@@ -105,7 +107,7 @@ def metrics_of(df, figure: str, runs) -> dict:
 def seed_panel(ax, ms: dict, cfg: dict):
     """F of every network (seed) of each run (``ms``: :func:`metrics_of`), per context (dots; bar = mean over
     seeds), with the F thresholds of the figure's checks (dashed: ``f_low_max``, dotted: ``f_high_min``)."""
-    th = cfg["thresholds"]
+    th = cfg["checks"]
     xt, xl, top = [], [], 0.6
     for i, (run, m) in enumerate(ms.items()):
         for c, ctx in enumerate(_blobs.CONTEXTS):
@@ -199,7 +201,7 @@ def common_note(df, cfg: dict, figure: str, runs, ms: dict) -> str:
     n = 2 * d["n_centres"] ** 2
     mds = cfg["mds"]
     stress = ", ".join(f"{r} {io.scalar(df, figure=figure, condition=r, quantity='mds_stress1'):.2g}" for r in runs)
-    level = cfg["thresholds"]["converged_loss"]
+    level = cfg["checks"]["converged_loss"]
     seeds = {r: [int(x) for x in ms[r]["seed"]] for r in runs}
     loss = ", ".join(f"{r} " + "/".join(f"{v:.2g}" for v in ms[r]["final_loss"]) for r in runs)
     learnt = ", ".join(f"{r} " + "/".join(str(_blobs.first_epoch_below(df, figure, r, level, seed=s))
@@ -227,8 +229,55 @@ def common_note(df, cfg: dict, figure: str, runs, ms: dict) -> str:
 
 def draw(df, cfg: dict):
     """Figure 8: MDS projections of the high- (A) and low-weight (B) networks' final hidden activities."""
-    ms = metrics_of(df, FIGURE, RUNS)
-    note = common_note(df, cfg, FIGURE, RUNS, ms) + ("Low weights: each context collapses onto a line along its "
+    ms = metrics_of(df, FIGURE_ID, RUNS)
+    note = common_note(df, cfg, FIGURE_ID, RUNS, ms) + ("Low weights: each context collapses onto a line along its "
                                                      "relevant feature; high weights: a 2-D square per context. ") \
         + cfg["scale_note"]
-    return draw_runs(df, cfg, FIGURE, RUNS, "AB", note, ms)
+    return draw_runs(df, cfg, FIGURE_ID, RUNS, "AB", note, ms)
+
+
+BLOB_FIGURES = ("fig8", "fig12", "fig15")
+#: keys of a blob figure's block that a training reads (``seeds`` or ``seed``: Fig. 15 has several seeds)
+TRAIN_KEYS = ("seed?", "seeds?", "data", "n_hidden", "width", "activation", "observe", "batch_size", "loss")
+
+
+def _blob_jobs(c: dict) -> list:
+    return [{"fig": f, "run": r} for f in BLOB_FIGURES for r in c[f]["runs"]]
+
+
+def _train_minutes(cfg: dict, n: int) -> int:
+    """<= 3 ms wall per minibatch step (Adam; SGD <= 2 ms) on the shared 2-core machine: request 5 ms per step
+    and seed + 5 minutes of start-up."""
+    steps = cfg["runs"][next(iter(cfg["runs"]))]["epochs"] * -(-2 * cfg["data"]["n_centres"] ** 2 // cfg["batch_size"])
+    return 5 + int(len(cfg.get("seeds", [0])) * steps * 0.005 / 60)
+
+
+def _mds_minutes(cfg: dict, n: int) -> int:
+    """~0.06 s per SMACOF iteration at 1800 points (the paper's 30 x 30 x 2 grid): 0.2 s per iteration of every
+    initialisation + 5 minutes."""
+    return 5 + int(cfg["mds"]["n_init"] * cfg["mds"]["max_iter"] * 0.2 / 60)
+
+
+#: one training per run of Figs 8, 12, 15 (torch; _train_blobs imports no theory or plotting)
+TRAIN = Step(
+    name="b_blobs_train", function=_train_blobs.train, output="{fig}_train_{run}", scope="paper",
+    keys=tuple("{fig}." + k for k in TRAIN_KEYS) + ("{fig}.runs.{run}",), jobs_of=_blob_jobs,
+    view=lambda s, job: s[job["fig"]], kwargs=lambda job: {"run": job["run"], "figure": "b" + job["fig"][3:]},
+    env="torch", gpu=True, mem_mb=1000, minutes=_train_minutes,
+)
+#: 3-D metric MDS of one run's hidden representations
+MDS = Step(
+    name="b_blobs_mds", function=_blobs.mds, output="{fig}_mds_{run}", scope="paper",
+    keys=("{fig}.mds",), jobs_of=_blob_jobs,
+    view=lambda s, job: {"mds": s[job["fig"]]["mds"]}, inputs=(TRAIN.name,), kwargs=lambda job: {},
+    mem_mb=1000, minutes=_mds_minutes,
+)
+
+
+def blob_figure(fid: str, name: str, checks, draw, extra=lambda c: []) -> Figure:
+    """Figure ``name`` of the blob task: its runs' trainings and MDS embeddings (plus ``extra(paper_cfg)``)."""
+    return Figure(id=fid, paper="paper_b", name=name, steps=(TRAIN, MDS), checks=checks, draw=draw,
+                  data=lambda c: [(TRAIN.name, {"fig": name}), (MDS.name, {"fig": name}), *extra(c)])
+
+
+FIGURE = blob_figure("b8", "fig8", checks, draw)

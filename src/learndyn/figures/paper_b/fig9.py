@@ -16,6 +16,9 @@ from ... import datasets, io, plotting
 from . import _mnist
 from . import _two_point as tp
 from ._train_mnist import settings
+from ..steps import Figure
+from ._steps import MNIST_SHARED, MNIST_THEORY, mnist_train_step
+from . import _train_mnist
 
 OPTIMISERS = {"sgd": "SGD", "adam": "Adam"}
 CMAP = "viridis"  # sequential from 0 (distances are >= 0): dark = close, so the class blocks show dark
@@ -26,8 +29,8 @@ def _label(cfg: dict) -> str:
 
 
 def thresholds(cfg: dict) -> dict:
-    """Spec 7 thresholds: ``cfg["thresholds"]``, or ``cfg["thresholds_proxy"]`` for the 10k proxy."""
-    return cfg["thresholds_proxy"] if cfg["mnist_10k_proxy"] else cfg["thresholds"]
+    """Spec 7 thresholds: ``cfg["checks"]``, or ``cfg["checks_proxy"]`` for the 10k proxy."""
+    return cfg["checks_proxy"] if cfg["mnist_10k_proxy"] else cfg["checks"]
 
 
 def stats(df) -> dict:
@@ -117,3 +120,17 @@ def draw(df, cfg: dict):
     method = (f"SGD lr {s['lr']:g}, {s['epochs']} epochs (settings '{cfg['settings']}', spec D10: reference HEAD; "
               "paper row lr 0.002, 500 epochs, P = 100 is config alternative 'paper')")
     return draw_structure(df, cfg, method)
+
+
+TRAIN = mnist_train_step("b9_train", "fig9", _train_mnist.train_structure,
+                         ("seeds", "settings", "settings_table", "n_hidden", "activation", "gain", "observe",
+                          "optimizer", "batch_size", "n_train"), batch="b9_train", kwargs={"figure": "b9"})
+
+
+def mnist_view(name: str):
+    """The plot's mapping of MNIST figure ``name``: its block plus the shared MNIST keys."""
+    return lambda c: {**c[name], **{k: c["mnist"][k] for k in MNIST_SHARED}}
+
+
+FIGURE = Figure(id="b9", paper="paper_b", name="fig9", steps=(MNIST_THEORY, TRAIN), checks=checks, draw=draw,
+                plot_view=mnist_view("fig9"))
