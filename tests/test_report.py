@@ -162,9 +162,10 @@ def test_figures_carry_the_provenance_stamp_and_stay_deterministic(tmp_path):
 # ------------------------------------------------------------------ captions
 def _render_rst(path, scale):
     """Render a caption as ``snakemake --report`` does (Jinja with trim/lstrip blocks, then docutils), failing
-    on any reStructuredText warning (which would otherwise be printed into the report)."""
+    on any reStructuredText warning (which would otherwise be printed into the report) and, unlike Snakemake, on
+    any undefined name or config key (``StrictUndefined``: a misspelled key would otherwise render as nothing)."""
     from docutils.core import publish_parts
-    from jinja2 import Environment
+    from jinja2 import Environment, StrictUndefined
 
     import importlib.util
 
@@ -181,8 +182,8 @@ def _render_rst(path, scale):
         config = resolved
         params = {}
 
-    text = Environment(trim_blocks=True, lstrip_blocks=True).from_string(path.read_text(encoding="utf-8")).render(
-        snakemake=Smk, categories={}, files=[])
+    env = Environment(trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+    text = env.from_string(path.read_text(encoding="utf-8")).render(snakemake=Smk, categories={}, files=[])
     return publish_parts(text, writer="html", settings_overrides={"report_level": 2, "halt_level": 2})["body"]
 
 
