@@ -84,35 +84,40 @@ def gd_linear(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learning_rat
         lstar = 0.0
 
     losses = np.empty((n_steps + 1, b), dtype=np.float64)
-    recs: dict[str, list] = {name: [] for name in record}
+    recs = _record_buffers(record, rec_steps.size, w1, w2)
     rec_idx = 0
     w = np.empty((b, w2.shape[1], w1.shape[2]), dtype=dtype)
     w2t = np.empty((b, w2.shape[2], w2.shape[1]), dtype=dtype)
+    err, dw1, dw2 = np.empty_like(w), np.empty_like(w1), np.empty_like(w2)     # step buffers, allocated once
+    w1t = np.swapaxes(w1, 1, 2)
     step = 0
     while True:
         np.matmul(w2, w1, out=w)
         if sxx is None:
-            err = syx - w                                          # sigma_yx - W sigma_xx
+            np.subtract(syx, w, out=err)                           # sigma_yx - W sigma_xx
             losses[step] = 0.5 * np.einsum("bij,bij->b", err, err) + lstar
         else:
             wsxx = w @ sxx
-            err = syx - wsxx
+            np.subtract(syx, wsxx, out=err)
             losses[step] = (0.5 * np.einsum("bij,bij->b", wsxx, w)
                             - np.einsum("bij,...ij->b", w, syx) + lstar)
         if rec_idx < rec_steps.size and rec_steps[rec_idx] == step:
             for name in record:
-                recs[name].append(_quantity(name, w, w1, w2).copy())
+                _record_into(recs[name][rec_idx], name, w, w1, w2)
             rec_idx += 1
         if step == n_steps:
             break
         if until is not None and step > 0 and step % check_every == 0 and until(losses[: step + 1]):
             break
         w2t[...] = np.swapaxes(w2, 1, 2)
-        dw2 = err @ np.swapaxes(w1, 1, 2)
-        w1 += lr * (w2t @ err)
-        w2 += lr * dw2
+        np.matmul(err, w1t, out=dw2)
+        np.matmul(w2t, err, out=dw1)
+        np.multiply(lr, dw1, out=dw1)
+        w1 += dw1
+        np.multiply(lr, dw2, out=dw2)
+        w2 += dw2
         step += 1
-    out = {name: (np.stack(v) if v else np.empty((0,))) for name, v in recs.items()}
+    out = {name: (v[:rec_idx] if rec_idx else np.empty((0,))) for name, v in recs.items()}
     if squeeze:
         out = {k: v[:, 0] if v.ndim > 1 else v for k, v in out.items()}
     losses = losses[: step + 1]
@@ -122,13 +127,15 @@ def gd_linear(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learning_rat
 
 def _batch_setup(w1, w2, learning_rate, n_steps, record_steps, record, dtype, extra_batch=1):
     """Common argument handling of the batched simulators: weights as contiguous ``(B, ...)`` copies,
-    learning rates ``(B, 1, 1)``, validated quantity names and sorted unique record steps."""
+    learning rates ``(B, 1, 1)`` (one rate for all: a scalar of ``dtype``, the same products without a slow broadcast
+    over small matrices), validated quantity names and sorted unique record steps."""
     w1 = np.array(w1, dtype=dtype, ndmin=3, copy=True)
     w2 = np.array(w2, dtype=dtype, ndmin=3, copy=True)
     b = max(w1.shape[0], w2.shape[0], np.size(learning_rate), extra_batch)
     w1 = np.ascontiguousarray(np.broadcast_to(w1, (b,) + w1.shape[1:])).copy()
     w2 = np.ascontiguousarray(np.broadcast_to(w2, (b,) + w2.shape[1:])).copy()
-    lr = np.broadcast_to(np.asarray(learning_rate, dtype=dtype).reshape(-1), (b,)).reshape(b, 1, 1)
+    lr = np.asarray(learning_rate, dtype=dtype).reshape(-1)
+    lr = lr[0] if lr.size == 1 else np.broadcast_to(lr, (b,)).reshape(b, 1, 1)
     for name in record:
         if name not in QUANTITIES:
             raise ValueError(f"unknown quantity {name!r}; allowed: {QUANTITIES}")
@@ -136,6 +143,24 @@ def _batch_setup(w1, w2, learning_rate, n_steps, record_steps, record, dtype, ex
     if rec_steps.size and (rec_steps[0] < 0 or rec_steps[-1] > n_steps):
         raise ValueError(f"record_steps must lie in [0, {n_steps}]")
     return w1, w2, lr, rec_steps
+
+
+def _record_buffers(record: tuple[str, ...], n: int, w1: np.ndarray, w2: np.ndarray) -> dict[str, np.ndarray]:
+    """Uninitialised ``(n, B, ...)`` arrays for ``n`` records of each quantity of ``record`` of batched weights
+    ``w1 (B, Nh, Ni)``, ``w2 (B, No, Nh)`` (shapes: :func:`_quantity`)."""
+    (b, nh, ni), no = w1.shape, w2.shape[1]
+    shapes = {"W2W1": (no, ni), "W1tW1": (ni, ni), "W2W2t": (no, no), "W1": (nh, ni), "W2": (no, nh)}
+    return {name: np.empty((n, b) + shapes[name], dtype=np.result_type(w1, w2)) for name in record}
+
+
+def _record_into(out: np.ndarray, name: str, w: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> None:
+    """Write quantity ``name`` (:func:`_quantity`, the same arithmetic) of ``W2W1 = w``, ``w1``, ``w2`` into ``out``."""
+    if name == "W1tW1":
+        np.matmul(np.swapaxes(w1, 1, 2), w1, out=out)
+    elif name == "W2W2t":
+        np.matmul(w2, np.swapaxes(w2, 1, 2), out=out)
+    else:
+        out[...] = _quantity(name, w, w1, w2)
 
 
 def _quantity(name: str, w: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> np.ndarray:
@@ -232,32 +257,81 @@ def grad_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray,
     ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)``, ``x (..., Ni, N)``, ``y (..., No, N)``.
     Returns ``(dL/dW1 (..., Nh, Ni), dL/dW2 (..., No, Nh), L (...))`` (the loss at the same weights).
     """
-    return _grad(w1, w2, x, y, _groups(activation))
+    w1, w2, x, y = (np.asarray(a) for a in (w1, w2, x, y))
+    return _Gradient(w1, w2, x, y, _groups(activation))(w1, w2, loss=True)
 
 
-def _grad(w1, w2, x, y, groups):
-    """:func:`grad_nonlinear` with the activations already resolved (:func:`_groups`)."""
-    n = x.shape[-1]
-    z = w1 @ x
-    h = _hidden(z, groups)
-    e = y - w2 @ h
-    back = np.swapaxes(w2, -1, -2) @ e
-    for name, idx in groups:
-        if name == "tanh":
-            back[idx] *= 1.0 - h[idx] * h[idx]
-        elif name == "relu":
-            back[idx] *= z[idx] > 0.0
-    g1 = back @ np.swapaxes(x, -1, -2)
-    g1 *= -1.0 / n
-    g2 = e @ np.swapaxes(h, -1, -2)
-    g2 *= -1.0 / n
-    loss = 0.5 * np.einsum("...ij,...ij->...", e, e) / n
-    return g1, g2, loss
+class _Gradient:
+    """The arithmetic of :func:`grad_nonlinear` (spec 1.1) for fixed shapes, data and activations, into buffers
+    allocated once: calling it repeatedly (the steps of :func:`gd_nonlinear`) allocates nothing, and each call
+    performs exactly the operations, in the same order, of a fresh evaluation (bitwise the same result).
+
+    ``w1 (..., Nh, Ni)``, ``w2 (..., No, Nh)`` (their shapes and dtypes: the weights are passed to each call),
+    ``x (..., Ni, N)``, ``y (..., No, N)``, ``groups`` from :func:`_groups`. A call ``(w1, w2, loss)`` returns
+    ``(dL/dW1 (batch, Nh, Ni), dL/dW2 (batch, No, Nh), L)`` with ``batch`` the broadcast leading shape and
+    ``L (batch)`` (None unless ``loss``); the returned arrays are the buffers, overwritten by the next call.
+    """
+
+    def __init__(self, w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, groups: list):
+        batch = np.broadcast_shapes(w1.shape[:-2], w2.shape[:-2], x.shape[:-2], y.shape[:-2])
+        (nh, ni), no, n = w1.shape[-2:], w2.shape[-2], x.shape[-1]
+        dtype = np.result_type(w1.dtype, w2.dtype, x.dtype, y.dtype, 1.0)
+        self.members = []                  # (name, index of one group's members: ..., or a slice of the batch)
+        if groups[0][1] is Ellipsis:
+            self.members = list(groups)
+        else:
+            count = sum(i.stop - i.start if isinstance(i, slice) else len(i) for _, i in groups)
+            if len(batch) != 1 or batch[0] != count:
+                raise ValueError(f"{count} activations (one per network) for a batch of shape {batch}")
+            for name, idx in groups:
+                self.members += [(name, idx)] if isinstance(idx, slice) else [(name, slice(i, i + 1)) for i in idx]
+        self.x, self.y, self.n = x, y, n
+        self.xt = np.swapaxes(x, -1, -2)
+        self.z = np.empty(batch + (nh, n), dtype=dtype)                  # W1 X; tanh members: 1 - H^2
+        linear = all(name == "linear" for name, _ in self.members)
+        self.h = self.z if linear else np.empty_like(self.z)             # f(Z)
+        self.ht = np.swapaxes(self.h, -1, -2)
+        self.e = np.empty(batch + (no, n), dtype=dtype)                  # Y - W2 H
+        self.back = np.empty_like(self.z)                                # W2^T E * f'(Z)
+        self.mask = np.empty(self.z.shape, dtype=bool)                   # ReLU members: Z > 0
+        self.g1 = np.empty(batch + (nh, ni), dtype=dtype)
+        self.g2 = np.empty(batch + (no, nh), dtype=dtype)
+
+    def __call__(self, w1: np.ndarray, w2: np.ndarray, loss: bool = False):
+        z, h, e, back = self.z, self.h, self.e, self.back
+        np.matmul(w1, self.x, out=z)
+        if h is not z:
+            for name, i in self.members:
+                if name == "tanh":
+                    np.tanh(z[i], out=h[i])
+                elif name == "relu":
+                    np.maximum(z[i], 0.0, out=h[i])
+                else:
+                    h[i] = z[i]
+        np.matmul(w2, h, out=e)
+        np.subtract(self.y, e, out=e)
+        np.matmul(np.swapaxes(w2, -1, -2), e, out=back)
+        for name, i in self.members:
+            if name == "tanh":
+                d = z[i]                               # Z is not needed any more for these members
+                np.multiply(h[i], h[i], out=d)
+                np.subtract(1.0, d, out=d)
+                np.multiply(back[i], d, out=back[i])
+            elif name == "relu":
+                np.greater(z[i], 0.0, out=self.mask[i])
+                np.multiply(back[i], self.mask[i], out=back[i])
+        np.matmul(back, self.xt, out=self.g1)
+        np.multiply(self.g1, -1.0 / self.n, out=self.g1)
+        np.matmul(e, self.ht, out=self.g2)
+        np.multiply(self.g2, -1.0 / self.n, out=self.g2)
+        value = 0.5 * np.einsum("...ij,...ij->...", e, e) / self.n if loss else None
+        return self.g1, self.g2, value
 
 
 def gd_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, learning_rate,
                  n_steps: int, *, activation: str = "tanh", record_steps=None,
-                 record: tuple[str, ...] = ("W1", "W2"), dtype=np.float64) -> Trajectory:
+                 record: tuple[str, ...] = ("W1", "W2"), loss_every_step: bool = True,
+                 dtype=np.float64) -> Trajectory:
     """Full-batch GD on samples of two-layer networks ``Y_hat = W2 f(W1 X)`` (spec 1.1, paper A Fig. 5B-E):
     ``W2 <- W2 + eta/N (Y - Y_hat) H^T``, ``W1 <- W1 + eta/N [(W2^T (Y - Y_hat)) * f'(W1 X)] X^T``, both from the
     old weights (see :func:`grad_nonlinear`).
@@ -272,11 +346,14 @@ def gd_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, l
 
     Parameters: ``w1 (B, Nh, Ni)`` or ``(Nh, Ni)``, ``w2 (B, No, Nh)`` or ``(No, Nh)``; ``learning_rate``
     scalar or ``(B,)``; ``activation`` in :data:`ACTIVATIONS` (or a sequence of them); ``record_steps`` steps ``0..n_steps`` at which
-    ``record`` quantities (names of :data:`QUANTITIES`) are stored.
+    ``record`` quantities (names of :data:`QUANTITIES`) are stored; ``loss_every_step=False`` keeps only the
+    loss after the last update (``loss (1, B)``; the same numbers, one reduction per step saved).
 
     Returns a :class:`Trajectory` (``loss (n_steps+1, B)``: the sample loss at every step, before the update;
     ``w1, w2`` after ``n_steps`` updates); without batch axes in the inputs the ``B`` axis is dropped.
     With ``activation="linear"`` and whitened inputs it equals :func:`gd_linear` to round-off.
+    The steps run on buffers allocated once (:class:`_Gradient`): the arithmetic of :func:`grad_nonlinear`,
+    bitwise, without per-step allocations.
     """
     groups = _groups(activation)
     per_member = not isinstance(activation, str)
@@ -288,16 +365,20 @@ def gd_nonlinear(w1: np.ndarray, w2: np.ndarray, x: np.ndarray, y: np.ndarray, l
                                          extra_batch=max(xs.shape[0] if xs.ndim == 3 else 1,
                                                          len(activation) if per_member else 1))
     b = w1.shape[0]
-    losses = np.empty((n_steps + 1, b), dtype=np.float64)
+    losses = np.empty((n_steps + 1 if loss_every_step else 1, b), dtype=np.float64)
     recs: dict[str, list] = {name: [] for name in record}
     rec_idx = 0
+    grad = _Gradient(w1, w2, xs, ys, groups)
     for step in range(n_steps + 1):
         if rec_idx < rec_steps.size and rec_steps[rec_idx] == step:
             for name in record:
                 recs[name].append(_quantity(name, w2 @ w1, w1, w2).copy())
             rec_idx += 1
-        g1, g2, losses[step] = _grad(w1, w2, xs, ys, groups)
-        if step == n_steps:
+        last = step == n_steps
+        g1, g2, loss = grad(w1, w2, loss=loss_every_step or last)
+        if loss is not None:
+            losses[step if loss_every_step else 0] = loss
+        if last:
             break
         g1 *= lr
         g2 *= lr
@@ -384,15 +465,19 @@ def gd_linear_until(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learni
     step (e.g. the MATLAB tolerance ``metrics.code_loss(W, Y) < tol`` of spec 1.1); each member's stop
     step is the first step where it holds. The run proceeds in chunks of ``chunk`` steps (bounding memory)
     and ends after the chunk in which the last member stopped, or at ``max_steps``. Chunking does not
-    change the arithmetic: the result equals one uninterrupted :func:`gd_linear` run.
+    change the arithmetic: the result equals one uninterrupted :func:`gd_linear` run. Only ``W2W1`` and ``keep``
+    are recorded at every step; other ``at_stop`` quantities come from running the members that stopped in a chunk
+    again from the chunk's first state up to their stop steps (members are independent, so the same numbers).
 
     ``w1 (B, Nh, Ni)``, ``w2 (B, No, Nh)``, ``sigma_yx (No, Ni)`` or ``(B, No, Ni)``, ``learning_rate``
     scalar or ``(B,)``; ``keep``/``at_stop``: names of :data:`QUANTITIES`. Returns a :class:`StoppedRun`.
     """
     if np.ndim(w1) != 3 or np.ndim(w2) != 3:
         raise ValueError("gd_linear_until needs batched weights w1 (B, Nh, Ni), w2 (B, No, Nh)")
-    names = tuple(dict.fromkeys(("W2W1",) + tuple(keep) + tuple(at_stop)))
+    names = tuple(dict.fromkeys(("W2W1",) + tuple(keep)))                 # recorded at every step
+    rerun = tuple(name for name in dict.fromkeys(at_stop) if name not in names)
     b = w1.shape[0]
+    lr_all = np.broadcast_to(np.asarray(learning_rate).reshape(-1), (b,))
     stop = np.full(b, -1, dtype=np.int64)
     found: dict[str, np.ndarray] = {}
     kept: dict[str, list] = {name: [] for name in keep}
@@ -404,12 +489,25 @@ def gd_linear_until(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learni
                        record_steps=np.arange(n + 1), record=names)
         ok = np.asarray(criterion(tr.records["W2W1"]), dtype=bool)          # (n+1, B)
         if not found:
-            found = {name: tr.records[name][-1].copy() for name in at_stop}
+            found = {name: tr.records[name][-1].copy() for name in at_stop if name in names}
+            found.update({name: v[0] for name, v in _record_buffers(rerun, 1, tr.w1, tr.w2).items()})
         new = (stop < 0) & ok.any(axis=0)
         idx = np.argmax(ok, axis=0)
         stop[new] = start + idx[new]
+        sel = np.flatnonzero(new)
         for name in at_stop:
-            found[name][new] = tr.records[name][idx[new], np.flatnonzero(new)]
+            if name in names:
+                found[name][new] = tr.records[name][idx[new], sel]
+        if rerun and sel.size:
+            # quantities not recorded at every step: the newly stopped members' stretch of this chunk again, from the
+            # chunk's first state (members are independent: the same arithmetic as in the full batch)
+            steps = np.unique(idx[sel])
+            syx = np.asarray(sigma_yx)
+            sub = gd_linear(np.asarray(w1)[sel], np.asarray(w2)[sel], syx[sel] if syx.ndim == 3 else syx,
+                            lr_all[sel], int(steps[-1]), record_steps=steps, record=rerun)
+            at = np.searchsorted(steps, idx[sel])
+            for name in rerun:
+                found[name][sel] = sub.records[name][at, np.arange(sel.size)]
         start += n
         last = bool(np.all(stop >= 0)) or start >= max_steps
         end = n + 1 if last else n            # a chunk's last state is the next chunk's first
@@ -417,9 +515,14 @@ def gd_linear_until(w1: np.ndarray, w2: np.ndarray, sigma_yx: np.ndarray, learni
             kept[name].append(tr.records[name][:end])
         losses.append(tr.loss[:end])
         if last:
+            never = stop < 0
+            final = _record_buffers(rerun, 1, tr.w1, tr.w2)
             for name in at_stop:
-                never = stop < 0
-                found[name][never] = tr.records[name][-1][never]
+                if name in names:
+                    found[name][never] = tr.records[name][-1][never]
+                else:
+                    _record_into(final[name][0], name, None, tr.w1, tr.w2)
+                    found[name][never] = final[name][0][never]
             break
         w1, w2 = tr.w1, tr.w2
     return StoppedRun(stop=stop, n_steps=start, loss=np.concatenate(losses),

@@ -88,7 +88,8 @@ def run_network(seed: int, c: dict) -> dict:
 
 def compute_runs(cfg: dict, batch: int = 0, n_batches: int = 1):
     """Panels B and C, runs ``batch, batch + n_batches, ...``: each network trained on task 1 then task 2 with a
-    linear, tanh and ReLU hidden layer (sample-based GD, spec 1.1); summaries only."""
+    linear, tanh and ReLU hidden layer (sample-based GD, spec 1.1); summaries only (of the training loss, only its
+    value after the last step of each task is computed)."""
     c = cfg["runs"]
     eta = c["learning_rate"]
     frames = []
@@ -102,7 +103,8 @@ def compute_runs(cfg: dict, batch: int = 0, n_batches: int = 1):
                               (tuple(a for a in NETS if a != "linear"), c["steps_nonlinear"])):
             w1, w2, trs = net["w1"], net["w2"], []
             for task in (t1, t2):   # networks of one draw share shapes and data: one batch, one activation each
-                trs.append(simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, n_steps, activation=acts, record=()))
+                trs.append(simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, n_steps, activation=acts, record=(),
+                                                 loss_every_step=False))
                 w1, w2 = trs[-1].w1, trs[-1].w2
             phases.update({a: [(tr, m) for tr in trs] for m, a in enumerate(acts)})
         for act in NETS:
@@ -140,7 +142,8 @@ def compute_sequence(cfg: dict):
         table = [[simulate.loss_nonlinear(w1, w2, t.x, t.y, act) for t in ts]]
         bal = [metrics.balancedness_norm(w1, w2)]
         for task in ts:
-            tr = simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, c["steps_per_task"], activation=act, record=())
+            tr = simulate.gd_nonlinear(w1, w2, task.x, task.y, eta, c["steps_per_task"], activation=act, record=(),
+                                       loss_every_step=False)
             w1, w2 = tr.w1, tr.w2
             table.append([simulate.loss_nonlinear(w1, w2, t.x, t.y, act) for t in ts])
             bal.append(metrics.balancedness_norm(w1, w2))
@@ -372,9 +375,10 @@ def draw(df, cfg: dict):
 
 # --------------------------------------------------------------------------- declaration (workflow rules, tests)
 def _runs_minutes(c: dict, n_batches: int) -> float:
-    # full scale, 10 batches of 5 networks: max RSS 0.15 GB, CPU 20-36 s per batch (<= 7.1 s per network for
-    # linear + tanh + ReLU, 2 x 50 000 nonlinear steps each; wall 56-77 s on the shared machine); 20 s budgeted per
-    # network, scaled with the nonlinear step count; 5 min overhead, rounded up to whole minutes
+    # full scale, 10 batches of 5 networks: max RSS 0.15 GB, CPU 44-59 s per batch on the shared 2-core machine
+    # (compute-bound: 5 BLAS products and one libm tanh over (Nh, N) per step; job 0 measured 79 s before the
+    # buffered simulate.gd_nonlinear, interleaved); 20 s budgeted per network, scaled with the nonlinear step count;
+    # 5 min overhead, rounded up to whole minutes
     return sweep_minutes(c["runs"]["n_runs"], n_batches, 20 * c["runs"]["steps_nonlinear"] / 50000)
 
 
