@@ -7,9 +7,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
-
-
+# the configuration: config/config.yaml, config/paper_{a,b,c}.yaml and the presets in config/presets/ (read and
+# validated in common.smk before any job starts; --configfile / --config values win over them)
 include: "workflow/rules/common.smk"
 
 

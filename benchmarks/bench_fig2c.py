@@ -4,7 +4,7 @@ The protocol (spec exact-dynamics.md section 6, Fig. 2C): per network, gradient 
 until the stopping rule (<= 20 000 steps), and the exact loss (Theorem 3.1) at every step.
 
 * learndyn: ``fig2.compute_sweep`` for that one network, exactly as the workflow's ``a2_sweep`` rule runs it
-  (training in ``sweep.precision`` of config.yaml, closed form in float64).
+  (training in ``sweep.precision`` of config/paper_a.yaml, closed form in float64).
 * reference (written here, numpy only, float64, no batching): per step one full-batch gradient step on the
   correlation matrices, then the closed-form loss at that step from the Theorem-3.1 factors recomputed
   (SVDs of W2W1(0) and sigma_yx, B, C, B^-1, ...), then ``W(t) = Z_b A^-1 Z_t^T`` and
@@ -39,7 +39,7 @@ import yaml  # noqa: E402
 from learndyn import exact, io, metrics  # noqa: E402
 from learndyn.figures.paper_a import fig2  # noqa: E402
 
-CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "paper_a.yaml"
 
 
 # --------------------------------------------------------------------------- plain reference
@@ -119,7 +119,7 @@ def main():
     ap.add_argument("--networks", default="all", help="'all' or comma-separated network indices")
     ap.add_argument("--ref-steps", type=int, default=150, help="reference steps per learning rate (sampled)")
     ap.add_argument("--precision", choices=("float32", "float64"), default=None,
-                    help="override sweep.precision of config.yaml (learndyn's training dtype)")
+                    help="override sweep.precision of config/paper_a.yaml (learndyn's training dtype)")
     ap.add_argument("--sweep", action="store_true", help="only the learndyn sweep, in parallel batches")
     ap.add_argument("--procs", type=int, default=2, help="processes for --sweep")
     args = ap.parse_args()

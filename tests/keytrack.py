@@ -98,7 +98,7 @@ def covered(key: str, declared) -> bool:
 
 
 def load_config(scale: str = "smoke") -> dict:
-    """The workflow's resolved config at ``scale`` (config.yaml plus the preset, validated as the Snakefile does)."""
+    """The workflow's resolved config at ``scale`` (config/ plus the preset, validated as the Snakefile does)."""
     spec = importlib.util.spec_from_file_location("learndyn_config_validation_tests",
                                                   REPO / "workflow" / "scripts" / "config_validation.py")
     cv = importlib.util.module_from_spec(spec)

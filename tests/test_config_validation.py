@@ -26,11 +26,11 @@ def _load():
 
 
 cv = _load()
-BASE = cv.load_raw()   # config.yaml, as the workflow reads it
+BASE = cv.load_raw()   # config/, as the workflow reads it
 
 
 def _problems(user: dict) -> list[str]:
-    """Problems of config.yaml overridden by ``user`` (as an extra --configfile), [] if valid."""
+    """Problems of config/ overridden by ``user`` (as an extra --configfile), [] if valid."""
     try:
         cv.resolve(cv.deep_merge(BASE, user), user)
     except cv.ConfigError as exc:
@@ -150,7 +150,7 @@ def test_the_default_configuration_is_valid_and_every_rule_applies(scale):
     found, applied = cv.rule_problems(cfg)
     assert found == []
     idle = [(cv.RULES[i].scope, cv.RULES[i].key) for i, n in applied.items() if n == 0]
-    assert idle == [], f"rules that never apply to config.yaml (a wrong scope or key?): {idle}"
+    assert idle == [], f"rules that never apply to config/ (a wrong scope or key?): {idle}"
 
 
 def test_errors_at_smoke_scale_name_the_preset():
@@ -181,7 +181,7 @@ def test_a_user_value_that_breaks_a_relation_only_with_the_preset_is_rejected():
     user = {"scale": "smoke", "paper_a": {"fig2": {"sweep": {"n_picks": 13}}}}
     with pytest.raises(cv.ConfigError) as exc:
         cv.resolve(cv.deep_merge(BASE, user), user)
-    assert exc.value.where.startswith("config.yaml with preset 'smoke'")
+    assert exc.value.where.startswith("config/ with preset 'smoke'")
     assert [p[:40] for p in exc.value.problems] == ["config key 'paper_a.fig2.sweep.n_picks':"]
 
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _sweep_cfg(**over):
-    cfg = yaml.safe_load(open(ROOT / "config.yaml"))["paper_a"]["fig2"]
+    cfg = yaml.safe_load(open(ROOT / "config" / "paper_a.yaml"))["paper_a"]["fig2"]
     c = cfg["sweep"]
     c.update(n_networks=3, dim_range=[2, 9], n_etas=3, max_steps=1500, min_steps=600, d_steps=1500,
              n_picks=2, n_plot_points=30, precision="float64")

@@ -237,9 +237,9 @@ def _fig3_cfg():
 
 
 def _config_checks(paper, fig):
-    """The acceptance thresholds of ``<paper>.<fig>`` in config.yaml (the protocol's own, not retyped here)."""
+    """The acceptance thresholds of ``<paper>.<fig>`` in config/ (the protocol's own, not retyped here)."""
     import yaml
-    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / f"{paper}.yaml").read_text())
     return cfg[paper][fig]["checks"]
 
 

@@ -152,7 +152,7 @@ def test_provisioning_rule_stops_with_the_message(tmp_path):
     """Through snakemake: an empty source directory stops the run, naming the missing files and the config key."""
     res = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--nolock", "--cores", "1",
-         "resources/mnist/train-labels-idx1-ubyte.gz", "--configfile", str(REPO / "config.yaml"),
+         "resources/mnist/train-labels-idx1-ubyte.gz",
          "--config", f'paper_b={{"mnist": {{"mnist_dir": "{tmp_path}"}}}}'],
         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     out = res.stdout + res.stderr

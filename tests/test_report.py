@@ -169,16 +169,15 @@ def _render_rst(path, scale):
 
     import importlib.util
 
-    import yaml
 
     spec = importlib.util.spec_from_file_location("config_validation_report_test",
                                                   REPO / "workflow" / "scripts" / "config_validation.py")
     validation = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = validation   # dataclasses look their module up by name
     spec.loader.exec_module(validation)
-    resolved, _ = validation.resolve({**yaml.safe_load((REPO / "config.yaml").read_text()), "scale": scale})
+    resolved, _ = validation.resolve({**validation.load_raw(), "scale": scale})
 
-    class Smk:  # the configuration the report sees: config.yaml with the scale's preset, as the workflow resolves it
+    class Smk:  # the configuration the report sees: config/ with the scale's preset, as the workflow resolves it
         config = resolved
         params = {}
 

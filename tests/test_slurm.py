@@ -193,7 +193,7 @@ def test_smoke_workflow_on_slurm_matches_local_run(cluster, tmp_path):
     calls = [line for line in log.splitlines() if "sbatch call:" in line]
     submitted = re.findall(r"Job \d+ has been submitted with SLURM jobid (\d+) \(log: (\S+?)\)\.", log)
     rules = {re.search(r"/rule_([A-Za-z0-9_]+)/", path).group(1) for _, path in submitted}
-    smoke_batches = yaml.safe_load((slurm / "config.yaml").read_text())["presets"]["smoke"]["batches"]["a2_sweep"]
+    smoke_batches = yaml.safe_load((slurm / "config" / "presets" / "smoke.yaml").read_text())["batches"]["a2_sweep"]
     n_expected = 2 + smoke_batches                                          # a1_compute, a2_exact, sweep batches
     assert rules == COMPUTE and not rules & LOCAL, rules
     assert len(submitted) == len(calls) == n_expected, (submitted, calls)

@@ -99,7 +99,7 @@ def test_bad_config_is_rejected_before_any_job(tmp_path, name, text, key):
     (tmp_path / "bad.yaml").write_text(text)
     extra = ["--config", "batches={a2_sweep: 2}"] if name == "non-finite" else []
     res = _run(["--cores", "1", "--directory", str(tmp_path), "--snakefile", str(REPO / "Snakefile"),
-                "--configfile", str(REPO / "config.yaml"), str(tmp_path / "bad.yaml"), *extra, "--", "fig_a1"],
+                "--configfile", str(tmp_path / "bad.yaml"), *extra, "--", "fig_a1"],
                REPO, timeout=120)
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-2000:]

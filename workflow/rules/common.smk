@@ -35,26 +35,29 @@ CONFIG_VALIDATION = _load_config_validation()
 
 
 def _user_values():
-    """The values the user gave: extra --configfile files (not the workflow's own config.yaml) and --config
+    """The values the user gave: --configfile files (not the workflow's own config/ files) and --config
     entries (values nested in a --config mapping arrive as text: read as YAML where the schema wants no text).
     Returns (values, paths of the --config entries). They win over the scale preset (README, Configuration)."""
     settings = getattr(workflow, "config_settings", None)
     if settings is None:
         return {}, []
-    own = (ROOT / "config.yaml").resolve()
+    own = {f.resolve() for f in CONFIG_VALIDATION.CONFIG_FILES}
     values = {}
     for f in settings.configfiles:
-        if Path(f).resolve() != own:
+        if Path(f).resolve() not in own:
             values = CONFIG_VALIDATION.deep_merge(values, load_configfile(f) or {})
     cli = CONFIG_VALIDATION.coerce_cli(json.loads(json.dumps(dict(settings.config or {}), default=dict)))
     values = CONFIG_VALIDATION.deep_merge(values, cli)
     return values, [p for p, _ in CONFIG_VALIDATION.atoms(cli)]
 
 
-def resolve_config(raw):
-    """Apply the scale preset (user values win over it) and validate every preset; notes go to stderr."""
+def resolve_config(given):
+    """The workflow's config (config/, CONFIG_VALIDATION.load_raw) with the values the run was ``given``
+    (--configfile, --config) merged over it, the scale preset applied (user values win over it) and every preset
+    validated; notes go to stderr."""
     user, cli_paths = _user_values()
     try:
+        raw = CONFIG_VALIDATION.deep_merge(CONFIG_VALIDATION.load_raw(), given)
         cfg, notes = CONFIG_VALIDATION.resolve(raw, user, cli_paths)
     except CONFIG_VALIDATION.ConfigError as exc:
         raise WorkflowError(str(exc)) from None

@@ -20,7 +20,7 @@ Layers (all run on the merged config of every preset, not only the chosen one):
    step counts.
 
 :func:`resolve` applies the scale preset (``presets.<scale>``) and validates. **Values the user gives**
-(``--config`` entries and extra ``--configfile`` files, i.e. anything but the workflow's own ``config.yaml``)
+(``--config`` entries and extra ``--configfile`` files, i.e. anything but the workflow's own ``config/`` files)
 **win over the preset's**; each preset value so replaced is reported as a note. ``--config`` values nested in a
 mapping (``--config 'batches={a2_sweep: 2}'``) reach the workflow as text (Snakemake's parser); :func:`coerce_cli`
 reads them as YAML wherever the schema does not want text.
@@ -43,7 +43,11 @@ import yaml
 from referencing.jsonschema import DRAFT202012
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG_FILE = ROOT / "config.yaml"
+#: the workflow's own configuration: the global keys and one file per paper (disjoint top-level keys, merged), and
+#: one file per scale preset in config/presets/ (``presets.<name>``; ``full`` is the files as they are)
+CONFIG_DIR = ROOT / "config"
+CONFIG_FILES = tuple(CONFIG_DIR / f for f in ("config.yaml", "paper_a.yaml", "paper_b.yaml", "paper_c.yaml"))
+WHERE = "config/"
 SCHEMAS = ROOT / "workflow" / "schemas"
 RULE_FILES = ROOT / "workflow" / "rules"
 FIGURE_MODULES = ROOT / "src" / "learndyn" / "figures"
@@ -137,11 +141,25 @@ def _get(node: Any, rel: str) -> Any:
 
 # ------------------------------------------------------------------ the configuration as written
 def load_raw() -> dict:
-    """The workflow's own configuration as written, presets included and none applied (today ``config.yaml``).
-    The one place that knows where the default configuration lives: the generated documentation
-    (``workflow/scripts/config_docs.py``) and the tests read it through here."""
-    with open(CONFIG_FILE) as fh:
-        return yaml.safe_load(fh)
+    """The workflow's own configuration as written, presets included (``presets.<name>`` from
+    ``config/presets/<name>.yaml``) and none applied. The one place that knows where the default configuration lives:
+    the Snakefile (common.smk), the generated documentation (``workflow/scripts/config_docs.py``) and the tests read
+    it through here. A top-level key in two files is an error naming both."""
+    raw: dict = {}
+    origin: dict = {}
+    for path in CONFIG_FILES:
+        with open(path) as fh:
+            part = yaml.safe_load(fh) or {}
+        for key, value in part.items():
+            if key in raw:
+                raise ConfigError(WHERE, [f"config key '{key}' is set in both {origin[key]} and {path.name}; allowed: "
+                                          "each top-level key in one file of config/"])
+            raw[key], origin[key] = value, path.name
+    raw["presets"] = {"full": {}}
+    for path in sorted((CONFIG_DIR / "presets").glob("*.yaml")):
+        with open(path) as fh:
+            raw["presets"][path.stem] = yaml.safe_load(fh) or {}
+    return raw
 
 
 # ------------------------------------------------------------------ layer 1: JSON schemas
@@ -265,7 +283,7 @@ def _describe_schema_error(error: jsonschema.ValidationError, root: dict) -> str
         allowed = sorted(error.schema.get("properties", {}))
         msg += f"; allowed: only the keys {', '.join(allowed)}"
     elif error.validator == "required":
-        msg += "; allowed: every required key present (add it to config.yaml)"
+        msg += "; allowed: every required key present (add it to config/)"
     elif error.validator == "propertyNames":
         msg += f"; allowed: key names {describe_allowed(error.schema.get('propertyNames', {}), root)}"
     elif error.validator in ("minProperties", "maxProperties"):
@@ -288,7 +306,7 @@ def schema_problems(cfg: dict) -> list[str]:
             problems.append(f"config key '{section}.{key}': unknown figure; "
                             f"allowed: {', '.join(sorted(files)) or 'none yet'}")
         for key in sorted(set(files) - set(cfg[section])):
-            problems.append(f"config key '{section}.{key}' is missing; allowed: add it (config.yaml has every figure)")
+            problems.append(f"config key '{section}.{key}' is missing; allowed: add it (config/paper_*.yaml have every figure)")
         for key in sorted(set(files) & set(cfg[section])):
             sch = _load_schema(str(files[key]))
             for e in _validator(str(files[key])).iter_errors(cfg[section][key]):
@@ -447,7 +465,7 @@ def batched_rules(rules_dir: Path = RULE_FILES, figures_dir: Path = FIGURE_MODUL
 #: Threshold names whose check a figure can mark "(smoke)" (``relaxed_checks``): read from the figure modules'
 #: calls of ``_two_point.relaxed`` / ``fig6._relaxed`` (``src/learndyn/figures/paper_b``). A name listed in
 #: ``relaxed_checks`` but not here would silently label nothing. tests/test_config_validation.py keeps this in
-#: step with the checks of config.yaml and with the names the modules pass.
+#: step with the checks of config/ and with the names the modules pass.
 RELAXABLE = {
     "fig2": {"converged_loss", "converged_loss_noisy"},
     "fig3": {"converged_loss", "fail_nrmse", "plateau_ratio"},
@@ -761,7 +779,7 @@ def batch_problems(cfg: dict) -> list[str]:
 def rule_problems(cfg: dict, skip: Iterable[tuple] = ()) -> tuple[list[str], dict[int, int]]:
     """Layer 3: :data:`RULES` (plus the batch names and the generic bounds). ``skip``: keys that already have a
     problem (layers 1, 2). Returns the problems and, per rule index, the number of places it applied (the tests
-    require every rule to apply to config.yaml)."""
+    require every rule to apply to config/)."""
     problems, applied, skip = [], {}, [tuple(p) for p in skip if p]
     for i, rule in enumerate(RULES):
         p, n = rule.check(cfg, skip)
@@ -776,7 +794,7 @@ def problems(cfg: dict) -> list[str]:
     return sorted(set(first + rule_problems(cfg, [_named_path(p) for p in first])[0]))
 
 
-def validate(cfg: dict, where: str = "config.yaml", hint: str = "") -> None:
+def validate(cfg: dict, where: str = WHERE, hint: str = "") -> None:
     found = problems(cfg)
     if found:
         raise ConfigError(where, found, hint)
@@ -813,7 +831,7 @@ def _coerce_text(text: str, path: tuple):
 
 
 def resolve(raw: dict, user: dict | None = None, cli_paths: Iterable[tuple] = ()) -> tuple[dict, list[str]]:
-    """Apply the scale preset to the merged config ``raw`` (config.yaml + the user's values) and validate.
+    """Apply the scale preset to the merged config ``raw`` (config/ + the user's values) and validate.
 
     ``user``: the values the user gave (``--config``, extra ``--configfile``s; already in ``raw``); they win over
     the preset's. ``cli_paths``: keys given nested in a ``--config`` mapping (for the hint). Every preset is
@@ -824,21 +842,21 @@ def resolve(raw: dict, user: dict | None = None, cli_paths: Iterable[tuple] = ()
     presets = raw.pop("presets", {}) or {}
     scale = raw.get("scale", "full")
     if not isinstance(presets, dict):
-        raise ConfigError("config.yaml", [f"config key 'presets': {fmt(presets)} is not a mapping; allowed: a mapping "
+        raise ConfigError(WHERE, [f"config key 'presets': {fmt(presets)} is not a mapping; allowed: a mapping "
                                           "of preset name -> values"])
     if not isinstance(scale, str) or (scale not in presets and scale != "full"):
-        raise ConfigError("config.yaml", [f"config key 'scale': {fmt(scale)} is not a preset; allowed: "
+        raise ConfigError(WHERE, [f"config key 'scale': {fmt(scale)} is not a preset; allowed: "
                                           f"{', '.join(sorted(set(presets) | {'full'}))}"])
     mine = " and your values" if user else ""
     for name, over in presets.items():
         if not isinstance(over, dict):
-            raise ConfigError("config.yaml", [f"config key 'presets.{name}': not a mapping; allowed: a mapping of "
+            raise ConfigError(WHERE, [f"config key 'presets.{name}': not a mapping; allowed: a mapping of "
                                               "values deep-merged over the rest"])
         merged = deep_merge(deep_merge(raw, over), user)
         merged["scale"] = scale
         found = problems(merged)
         if found:
-            raise ConfigError(f"config.yaml with preset '{name}'{mine}", found, _cli_hint(found, cli_paths))
+            raise ConfigError(f"{WHERE} with preset '{name}'{mine}", found, _cli_hint(found, cli_paths))
     chosen = presets.get(scale, {})
     cfg = deep_merge(deep_merge(raw, chosen), user)
     preset_values, notes = dict(atoms(chosen)), []

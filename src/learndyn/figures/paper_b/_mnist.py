@@ -61,7 +61,7 @@ def how_to_provide(config_prefix: str, source_dir, download: bool) -> str:
     where = (f"download from {config_prefix}.url_base" if download
              else f"copy from {config_prefix}.mnist_dir = '{source_dir}' (relative to the working directory)")
     return (f"MNIST provisioning ({where}) failed. Put the four official files (gzipped or not) into a "
-            f"directory and set {config_prefix}.mnist_dir to it in config.yaml (or --config), or set "
+            f"directory and set {config_prefix}.mnist_dir to it in config/paper_b.yaml (or --config), or set "
             f"{config_prefix}.download: true on a machine with internet access; without the 60k training images "
             f"set {config_prefix}.mnist_10k_proxy: true to train on the 10k test split (figures are then labelled "
             f"'10k proxy').")
