@@ -10,16 +10,10 @@ min_version("9.0")
 # the configuration: config/config.yaml, config/paper_{a,b,c}.yaml and the presets in config/presets/ (read and
 # validated in common.smk before any job starts; --configfile / --config values win over them)
 include: "workflow/rules/common.smk"
-
-
 # the MNIST files of paper B (copied or downloaded, verified)
 include: "workflow/rules/mnist.smk"
-
-
 # every figure: rules generated from each figure module's declaration (learndyn.figures.registry)
 include: "workflow/rules/figures.smk"
-
-
 # the reproduction report (snakemake --report): claims tables assembled from every figure above
 include: "workflow/rules/report.smk"
 

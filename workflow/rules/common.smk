@@ -134,12 +134,24 @@ def core_deps(*modules):
 # report's menu (zero-padded: the report sorts names as text) and in the claims tables. Paper C's figures are the
 # spec's figure groups L1-L8 (its own figure numbering beyond Fig. 1 is unknown).
 PAPERS = {
-    "paper_a": {"title": "Paper A — Exact learning dynamics of deep linear networks with prior knowledge (Braun et al.)",
-                "figures": 9, "subcategory": "Figure {n:02d}", "short": "Fig. {n}"},
-    "paper_b": {"title": "Paper B — When Representations Align (van Rossem & Saxe)", "figures": 16,
-                "subcategory": "Figure {n:02d}", "short": "Fig. {n}"},
-    "paper_c": {"title": "Paper C — From Lazy to Rich (Dominé et al.)", "figures": 8,
-                "subcategory": "Group L{n}", "short": "L{n}"},
+    "paper_a": {
+        "title": "Paper A — Exact learning dynamics of deep linear networks with prior knowledge (Braun et al.)",
+        "figures": 9,
+        "subcategory": "Figure {n:02d}",
+        "short": "Fig. {n}",
+    },
+    "paper_b": {
+        "title": "Paper B — When Representations Align (van Rossem & Saxe)",
+        "figures": 16,
+        "subcategory": "Figure {n:02d}",
+        "short": "Fig. {n}",
+    },
+    "paper_c": {
+        "title": "Paper C — From Lazy to Rich (Dominé et al.)",
+        "figures": 8,
+        "subcategory": "Group L{n}",
+        "short": "L{n}",
+    },
 }
 REPORT_CAPTIONS = ROOT / "workflow" / "report"  # caption of figure <paper>/<fig>: <paper>/<fig>.rst
 
@@ -151,8 +163,12 @@ def figure_files(paper, fig):
     caption = REPORT_CAPTIONS / paper / f"{fig}.rst"
     info = PAPERS.get(paper, {"title": paper, "subcategory": "Figure {n}"})
     n = fig.removeprefix("fig")
-    png = report(str(d / f"{fig}.png"), caption=str(caption) if caption.exists() else None, category=info["title"],
-                 subcategory=info["subcategory"].format(n=int(n)) if n.isdigit() else fig)
+    png = report(
+        str(d / f"{fig}.png"),
+        caption=str(caption) if caption.exists() else None,
+        category=info["title"],
+        subcategory=info["subcategory"].format(n=int(n)) if n.isdigit() else fig,
+    )
     return {"pdf": str(d / f"{fig}.pdf"), "png": png, "checks": str(d / f"{fig}_checks.tsv")}
 
 

@@ -16,21 +16,23 @@ MNIST_SPLITS = ("test",) if MNIST_PROXY else ("train", "test")
 MNIST_GZ = {k: str(MNIST_DIR / f"{f}.gz") for k, f in MNIST_FILES.items() if k.split("_")[0] in MNIST_SPLITS}
 MNIST_TRAIN_FILES = [MNIST_GZ[k] for k in MNIST_GZ if k.startswith("test" if MNIST_PROXY else "train")]
 
-localrules: b_mnist_data
+
+localrules:
+    b_mnist_data,
 
 
 # ------------------------------------------------------------------ MNIST files (spec 9)
 rule b_mnist_data:
     output:
         list(MNIST_GZ.values()),
+    log:
+        LOGS / "paper_b" / "b_mnist_data.log",
+    conda:
+        "../../envs/learndyn.yaml"
     params:
         mnist_dir=MNIST_CFG["mnist_dir"],
         download=MNIST_CFG["download"],
         url_base=MNIST_CFG["url_base"],
         proxy=MNIST_PROXY,
-    conda:
-        "../../envs/learndyn.yaml"
-    log:
-        LOGS / "paper_b" / "b_mnist_data.log",
     script:
         "../scripts/mnist_data.py"  # copies or downloads, verifies; the pure pieces are in _mnist and datasets

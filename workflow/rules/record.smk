@@ -17,16 +17,29 @@ RECORD_DIR = ROOT / "docs" / "results"
 # checks those.
 # Benchmark files of item X: <bench_prefix>_<rule>_X[_<batch>].tsv (b5_pool_skip_0, b5_predict_skip).
 RECORD_PARTIAL = [
-    {"paper": "paper_b", "figure": "fig5", "id": "b5", "key": "architectures", "data": "fig5_pred_{item}.parquet", "bench_prefix": "b5",
-     "cfg": config["paper_b"]["fig5"]},
+    {
+        "paper": "paper_b",
+        "figure": "fig5",
+        "id": "b5",
+        "key": "architectures",
+        "data": "fig5_pred_{item}.parquet",
+        "bench_prefix": "b5",
+        "cfg": config["paper_b"]["fig5"],
+    },
 ]
 
-localrules: record
+
+localrules:
+    record,
 
 
 rule record:
     input:
         core=core_deps("learndyn.record", *(FIGURE_REGISTRY.figure(p["id"]).checks.__module__ for p in RECORD_PARTIAL)),
+    log:
+        LOGS / "record.log",
+    conda:
+        "../../envs/learndyn.yaml"
     params:
         papers=PAPERS,
         results=str(RESULTS),
@@ -34,9 +47,5 @@ rule record:
         record_dir=str(RECORD_DIR),
         partial=RECORD_PARTIAL,
         scale=config["scale"],
-    conda:
-        "../../envs/learndyn.yaml"
-    log:
-        LOGS / "record.log",
     script:
         "../scripts/record.py"

@@ -4,10 +4,13 @@
 # after all paper_*.smk), and the report's front page.
 report: "../report/workflow.rst"
 
+
 CLAIMS_DIR = RESULTS / "claims"
 CLAIMS_CHECKS = [f for f in ALL_TARGETS if str(f).endswith("_checks.tsv")]
 
-localrules: claims
+
+localrules:
+    claims,
 
 
 rule claims:
@@ -15,19 +18,30 @@ rule claims:
         checks=CLAIMS_CHECKS,
         core=core_deps("learndyn.report"),
     output:
+        **{
+            f"{p}_{ext}": report(
+                str(CLAIMS_DIR / f"{p}_claims.{ext}"),
+                caption="../report/claims.rst",
+                category=PAPERS[p]["title"],
+                subcategory="Claims (acceptance checks)",
+            )
+            for p in PAPERS
+            for ext in ("html", "png")
+        },
         parquet=str(RESULTS / "claims.parquet"),
-        summary=report(str(CLAIMS_DIR / "claims_summary.html"), caption="../report/claims_summary.rst",
-                       category="All papers — claims summary", subcategory="Claims of every paper"),
-        **{f"{p}_{ext}": report(str(CLAIMS_DIR / f"{p}_claims.{ext}"), caption="../report/claims.rst",
-                                category=PAPERS[p]["title"], subcategory="Claims (acceptance checks)")
-           for p in PAPERS for ext in ("html", "png")},
+        summary=report(
+            str(CLAIMS_DIR / "claims_summary.html"),
+            caption="../report/claims_summary.rst",
+            category="All papers — claims summary",
+            subcategory="Claims of every paper",
+        ),
+    log:
+        LOGS / "claims.log",
+    conda:
+        "../../envs/learndyn.yaml"
     params:
         papers=PAPERS,
         scale=config["scale"],
-    conda:
-        "../../envs/learndyn.yaml"
-    log:
-        LOGS / "claims.log",
     script:
         "../scripts/claims.py"
 
