@@ -21,6 +21,7 @@ transforms earlier steps' tables: ``function(table, cfg, **kwargs)``.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
@@ -81,14 +82,14 @@ class Step:
     batched, ``fig8_{experiment}.parquet`` with a wildcard); keys: dotted config paths the numbers depend on,
     relative to the figure's block (``scope="figure"``) or the paper's (``scope="paper"``, may hold
     ``{wildcard}``); batch: the ``batches`` config key giving the number of jobs (items ``range(batch, n,
-    n_batches)``; ``batch_items(cfg)`` caps it at the number of items), or None; wildcard: ``(name, values)`` for
+    n_batches)``; ``batch_items(block)`` caps it at the number of items), or None; wildcard: ``(name, values)`` for
     one job per value, or ``jobs_of(block) -> [{wildcard: value, ...}]`` for wildcards taken from the config;
     view: ``(selection, wildcards) -> cfg`` the function takes; inputs: the steps whose tables it transforms,
     as step names (their jobs with the same wildcard values) or ``(block, job) -> [(step name, filter)]`` (filter:
     a dict of wildcard values or a predicate on the job; :func:`learndyn.figures.registry.input_files`);
-    kwargs: fixed keyword arguments added to the wildcard values and batch, or ``job -> kwargs`` replacing them; mnist: reads the MNIST files (``mnist_dir=`` argument);
-    env: ``numpy`` or ``torch`` (torch steps get ``device=``); gpu: asks for a GPU when ``resources.gpu`` is
-    true; mem_mb and minutes: the resource request of one job (a number or a function of the job's cfg and the
+    kwargs: fixed keyword arguments added to the wildcard values and batch, or ``job -> kwargs`` replacing them;
+    mnist: reads the MNIST files (``mnist_dir=`` argument); env: ``numpy`` or ``torch`` (torch steps get
+    ``device=``); gpu: asks for a GPU when ``resources.gpu`` is true; mem_mb and minutes: the resource request of one job (a number or a function of the job's cfg and the
     number of batches; the workflow multiplies it by the attempt number)."""
 
     name: str
@@ -120,18 +121,14 @@ class Step:
             raise ValueError(f"step {self.name}: a step is batched or has a wildcard, not both")
         if not self.keys:
             raise ValueError(f"step {self.name}: declare the config keys its numbers depend on")
-        for w in self.wildcard_names():
-            if "{" + w + "}" not in self.output:
-                raise ValueError(f"step {self.name}: output {self.output!r} must contain {{{w}}}")
+        if self.wildcard is not None and self.wildcard_names() != (self.wildcard[0],):
+            raise ValueError(f"step {self.name}: output {self.output!r} must contain {{{self.wildcard[0]}}} only")
+        if self.wildcard_names() and self.wildcard is None and self.jobs_of is None:
+            raise ValueError(f"step {self.name}: output {self.output!r} has wildcards: give wildcard or jobs_of")
 
-    def wildcard_names(self, block: dict | None = None) -> tuple[str, ...]:
-        """The names of the step's wildcards besides ``batch``, in the order of its output name."""
-        if self.wildcard is not None:
-            return (self.wildcard[0],)
-        if self.jobs_of is None:
-            return ()
-        names = [n for n in ("fig", "arch", "run") if "{" + n + "}" in self.output]
-        return tuple(sorted(names, key=self.output.index))
+    def wildcard_names(self) -> tuple[str, ...]:
+        """The names of the step's wildcards besides ``batch``: the ``{name}`` fields of its output, in order."""
+        return tuple(re.findall(r"\{(\w+)\}", self.output))
 
     def pattern(self) -> str:
         """Output file name (relative to the paper's data folder) with the step's wildcards, if any."""
