@@ -105,7 +105,7 @@ CASES = [
     ("relation", "paper_b.fig2.rows.default.observe", 20, {}, None),
     ("relation", "paper_b.fig2.rows.convolution.width", 100, {}, None),
     ("relation", "paper_b.fig8.observe", 4, {}, None),
-    ("relation", "paper_b.fig7.examples", [[0, 30]], {}, None),
+    ("relation", "paper_b.fig7.draw.examples", [[0, 30]], {}, None),
     ("relation", "paper_b.fig10.checks.eta_y_peak_lo", 16, {}, None),
     ("relation", "paper_b.mnist.n_theory", 50, {}, None),
     ("relation", "paper_b.fig16.batch_size", 3000, {"paper_b": {"fig16": {"n_train": 2000}}}, None),
@@ -190,7 +190,7 @@ def test_command_line_text_is_read_as_yaml_where_the_schema_wants_no_text():
     cli = {"scale": "smoke", "batches": {"a2_sweep": "2"},
            "paper_a": {"fig1": {"learning_rate": "1.0e-2", "sigmas": ["0.01", "0.2", ".inf"], "d_variant": "code"},
                        "fig3": {"exact_overlay": "false"}},
-           "paper_b": {"mnist": {"mnist_dir": "123"}, "fig4": {"n_train": "null", "scale_note": "2"}}}
+           "paper_b": {"mnist": {"mnist_dir": "123"}, "fig4": {"n_train": "null", "draw": {"scale_note": "2"}}}}
     out = cv.coerce_cli(cli)
     assert out["batches"]["a2_sweep"] == 2
     assert out["paper_a"]["fig1"]["learning_rate"] == 0.01
@@ -198,7 +198,7 @@ def test_command_line_text_is_read_as_yaml_where_the_schema_wants_no_text():
     assert out["paper_a"]["fig1"]["d_variant"] == "code"
     assert out["paper_a"]["fig3"]["exact_overlay"] is False
     assert out["paper_b"]["mnist"]["mnist_dir"] == "123"           # the schema wants text: kept
-    assert out["paper_b"]["fig4"]["n_train"] is None and out["paper_b"]["fig4"]["scale_note"] == "2"
+    assert out["paper_b"]["fig4"]["n_train"] is None and out["paper_b"]["fig4"]["draw"]["scale_note"] == "2"
 
 
 def test_a_bad_nested_command_line_value_points_to_configfile():

@@ -108,7 +108,7 @@ def test_local_maxima_counts_two_blobs():
     assert fig7.n_local_maxima(img)[0] == 2
 
 
-FIG7_CFG = {"data": {"n_centres": 6, "size": 5, "sigma": 1.0}, "examples": [[0, 5], [3, 2]]}
+FIG7_CFG = {"data": {"n_centres": 6, "size": 5, "sigma": 1.0}, "draw": {"examples": [[0, 5], [3, 2]]}}
 
 
 def test_fig7_checks_pass_on_the_dataset_and_fail_on_a_corrupted_one():

@@ -192,7 +192,7 @@ CFG6 = dict(seed=0, activation="leaky_relu", optimizer="sgd", loss="mse", rates_
                   for r in ("low", "high", "two_layer")},
             checks=dict(same_over_diff_low=0.1, pearson_theory_low=0.95, ratio_high=0.8, pearson_init_high=0.95,
                             two_layer_merged=0.3, two_layer_separate=0.8),
-            relaxed_checks=[], scale_note="", fit_loss_threshold=1e-2)
+            relaxed_checks=[], draw={"scale_note": ""}, fit_loss_threshold=1e-2)
 
 
 def _fig6_table(low_final, two_final):

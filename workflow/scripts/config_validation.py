@@ -694,9 +694,11 @@ RULES: list[Rule] = [
              lambda v, node, cfg: _int(v) < min(_int(r["n_hidden"]) for r in cfg["paper_b"]["fig10"]["rows"].values()),
              lambda node, cfg: "below the number of tracked layers (n_hidden of paper_b.fig10.rows)",
              "is not a layer of the network"),
-    relation("paper_b.fig7", "examples",
-             lambda v, node, cfg: all(0 <= _int(i) < _int(node["data"]["n_centres"]) for pair in v for i in pair),
-             lambda node, cfg: f"indices 0 .. data.n_centres - 1 = {node['data']['n_centres'] - 1}",
+    relation("paper_b.fig7.draw", "examples",
+             lambda v, node, cfg: all(0 <= _int(i) < _int(cfg["paper_b"]["fig7"]["data"]["n_centres"]) for pair in v
+                                      for i in pair),
+             lambda node, cfg: f"indices 0 .. paper_b.fig7.data.n_centres - 1 = "
+                               f"{cfg['paper_b']['fig7']['data']['n_centres'] - 1}",
              "has an index beyond the blob centres"),
     *[r for fig in ("fig4", "fig9", "fig16") for r in _mnist_n_train(f"paper_b.{fig}")],
     relation("paper_b.mnist", "n_theory", lambda v, node, cfg: _int(v) >= _int(node["n_structure"]),

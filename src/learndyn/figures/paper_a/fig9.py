@@ -134,7 +134,7 @@ def draw(df, cfg: dict):
                 sel = dict(panel=panel, condition=col, quantity=quantity)
                 steps, sim = io.to_array(df, source="simulation", **sel)
                 ex = None
-                if quantity == "M" and cfg["overlay"]:
+                if quantity == "M" and cfg["draw"]["overlay"]:
                     ex = io.to_array(df, source="exact", **sel)[1]
                 plotting.sim_exact(ax, steps, sim[:, ~diag], None if ex is None else ex[:, ~diag], color=RED, lw=1.0)
                 plotting.sim_exact(ax, steps, sim[:, diag], None if ex is None else ex[:, diag], color=BLUE)
@@ -147,15 +147,15 @@ def draw(df, cfg: dict):
                 ax.set_title(f"{kind}, {col} init. ($\\sigma$={cfg['sigmas'][j]:g})", fontsize=7)
     from matplotlib.lines import Line2D
     handles = [Line2D([], [], color=BLUE, label="diagonal"), Line2D([], [], color=RED, label="off-diagonal")]
-    if cfg["overlay"]:
+    if cfg["draw"]["overlay"]:
         handles.append(Line2D([], [], **plotting.EXACT_STYLE, label="Theorem 5.1 (D-F)"))
     fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, bbox_to_anchor=(0.5, 0.04))
     overlay = ("Dotted (D-F): Theorem 5.1 from the same initial weights, drawn here although the original shows "
-               "simulations only (config paper_a.fig9.overlay); its visible gaps at this eta are GD's O(eta) "
+               "simulations only (config paper_a.fig9.draw.overlay); its visible gaps at this eta are GD's O(eta) "
                "discretisation error (largest for the large init. and the long dense small-init. run); the checks "
                f"compare Theorem 5.1 with re-runs of the same initial weights at eta = "
                f"{', '.join(f'{e:g}' for e in cfg['reference']['learning_rates'])} (t <= {cfg['reference']['t_max']:g}). "
-               if cfg["overlay"] else "")
+               if cfg["draw"]["overlay"] else "")
     plotting.caption(fig, (
         f"{n}x{n}x{n} networks (X = I, sum convention = whitened problem with sigma_yx = Y), task-aligned init. "
         f"sigma = {', '.join(f'{s:g}' for s in cfg['sigmas'])} (the authors' code; the caption says 0.1 for the "

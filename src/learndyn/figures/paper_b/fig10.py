@@ -50,7 +50,7 @@ def draw(df, cfg: dict):
     """Fit loss and effective rates vs the observed hidden layer; second panel: initial h per layer (Eq. 14)."""
     plotting.apply_style()
     fig = plotting.figure(8.0, 3.3)
-    sc = cfg["scales"]
+    sc = cfg["draw"]["scales"]
     E, eh, ey = (per_layer(df, cfg, q) for q in ("fit_loss", "eta_h", "eta_y"))
     layers = np.arange(len(E))
     ax = fig.add_axes([0.07, 0.3, 0.4, 0.6])
@@ -76,7 +76,7 @@ def draw(df, cfg: dict):
                            "values), seed %d; every hidden layer tracked, Eq. 49 fitted per layer (grid + BFGS). A: the "
                            "paper's panel (scalings as in the paper). B (added): initial and final h per layer, the "
                            "depth decay of Eq. 14. " % (row["n_hidden"], row["width"], row["gain"], row["lr"],
-                                                        row["epochs"], cfg["seed"])) + cfg["scale_note"])
+                                                        row["epochs"], cfg["seed"])) + cfg["draw"]["scale_note"])
     return fig
 
 

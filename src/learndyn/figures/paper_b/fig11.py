@@ -52,7 +52,7 @@ def draw(df, cfg: dict):
     plotting.caption(fig, (f"Runs of Figure 2 (two-point task dx2={c2['dx2']:g}, dy2={c2['dy2']:g}, seed {c2['seed']}). "
                            "Solid: loss 0.5*MSE on the two points per epoch (eval mode, before each update); dashed: "
                            "Eq. 22 with the Figure-2 eta_h, eta_y and a fitted mean-output rate (spec 3.2). "
-                           + cfg["scale_note"]))
+                           + cfg["draw"]["scale_note"]))
     return fig
 
 

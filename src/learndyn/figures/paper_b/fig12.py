@@ -41,7 +41,7 @@ def draw(df, cfg: dict):
         f"Pairs across contexts with equal targets (dy2 = 0) move together, the two context lines towards one: "
         f"S = {ms['very_low']['S'][0]:.3g} vs {s_low:.3g} for the low-weight network of Fig. 8 "
         f"(gain {cfg['runs']['very_low']['gain']:g} here vs {io.scalar(df, figure=fig8.FIGURE_ID, condition=cfg['s_reference'], quantity='gain'):g}). ") \
-        + cfg["scale_note"]
+        + cfg["draw"]["scale_note"]
     return fig8.draw_runs(df, cfg, FIGURE_ID, RUNS, "A", note, ms)
 
 

@@ -54,7 +54,7 @@ def draw(df, cfg: dict):
                            "reference's only two-point Adam row), full batch, seed %d. nRMSE h/y/w of the fit: "
                            "%.3f/%.3f/%.3f (SGD default: %.3f/%.3f/%.3f). C: the SGD default run of Figure 2 for "
                            "comparison. " % (cfg["seed"], *(tp.fit_value(df, name, f"nrmse_{q}") for q in "hyw"),
-                                             *(tp.fit_value(df, sgd, f"nrmse_{q}") for q in "hyw"))) + cfg["scale_note"])
+                                             *(tp.fit_value(df, sgd, f"nrmse_{q}") for q in "hyw"))) + cfg["draw"]["scale_note"])
     return fig
 
 

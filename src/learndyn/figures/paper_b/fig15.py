@@ -42,7 +42,7 @@ def draw(df, cfg: dict):
         "Adam (PyTorch defaults beta = (0.9, 0.999), eps = 1e-8); D13 (spec proposal, the paper gives no Adam "
         f"settings): lr {lo['lr']:g}; epochs: high {hi['epochs']}, low {lo['epochs']} (ours, full scale: the low-weight "
         "network trains twice as long as the high-weight one, as in the SGD blob rows of Table 2, because it leaves "
-        "its loss plateau only near epoch 200 and then keeps collapsing). C: F of every seed's network; the checks use the means. ") + cfg["scale_note"]
+        "its loss plateau only near epoch 200 and then keeps collapsing). C: F of every seed's network; the checks use the means. ") + cfg["draw"]["scale_note"]
     titles = {"high": "Adam, high initial weights", "low": "Adam, low initial weights"}
     return fig8.draw_runs(df, cfg, FIGURE_ID, RUNS, "AB", note, ms, titles=titles, seeds_letter="C")
 

@@ -56,7 +56,7 @@ def draw(df, cfg: dict):
             "per epoch (before each update); dashed: Eq. 21 with eta_h, eta_y fitted by Eq. 49 (grid + BFGS). "
             "Dropout observes the 3rd hidden layer (reference index, spec D12); its fresh mask every step leaves a loss "
             "noise floor, so its convergence check is the mean loss over the last epochs (config noisy_rows). ")
-    note += cfg["scale_note"]
+    note += cfg["draw"]["scale_note"]
     plotting.caption(fig, note)
     return fig
 

@@ -84,7 +84,7 @@ def draw(df, cfg: dict):
     plotting.caption(fig, ("Two-point task, Table-1 rows for four initial weight scales (seed %d). Top: network h, y, w "
                            "(solid) and Eq. 21 with fitted eta_h, eta_y (dashed; reference fit, unconstrained BFGS: "
                            "negative rates are shown as fitted, the curve then uses the log-space refit). Bottom: loss "
-                           "(solid), Eq. 22 (dashed); dotted line dy2/8 (plateau). " % cfg["seed"]) + cfg["scale_note"])
+                           "(solid), Eq. 22 (dashed); dotted line dy2/8 (plateau). " % cfg["seed"]) + cfg["draw"]["scale_note"])
     return fig
 
 

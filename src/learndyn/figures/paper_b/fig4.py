@@ -111,7 +111,7 @@ def draw(df, cfg: dict):
             f"eta_h, eta_y fitted by Eq. 49 (grid logspace({cfg['fit_grid']['min_exp']}, "
             f"{cfg['fit_grid']['max_exp']}, {cfg['fit_grid']['n']}) + BFGS). nRMSE h/y/w = "
             f"{nr[0]:.3f}/{nr[1]:.3f}/{nr[2]:.3f}; final training accuracy {acc:.3f}. ")
-    plotting.caption(fig, note + cfg["scale_note"])
+    plotting.caption(fig, note + cfg["draw"]["scale_note"])
     return fig
 
 

@@ -128,7 +128,7 @@ def draw(df, cfg: dict):
         "stopped at loss < %g or %d epochs; x = h_+ from the point's own (h0, y0) and the averaged eta_h/eta_y, "
         "y = measured final h; marker size ~ |Δx|; crosses: final loss > %g (discarded). "
         % (cfg["n_fit_trials"], cfg["fit_loss_threshold"], cfg["dist_x"], cfg["dist_y"], cfg["lr_factor"],
-           cfg["stop_loss"], cfg["max_epochs"], cfg["discard_loss"]) + cfg["scale_note"], int(17 * width))
+           cfg["stop_loss"], cfg["max_epochs"], cfg["discard_loss"]) + cfg["draw"]["scale_note"], int(17 * width))
     cap_h = 0.12 * (note.count("\n") + 1) + 0.1
     height = 2.6 * n_row + 0.7 + cap_h
     fig = plotting.figure(width, height)

@@ -272,7 +272,7 @@ def draw_xor(df, cfg: dict, note: str):
             f"{int(rt['n_trials_kept'])}/{int(rt['n_trials'])} converged Figure-5 fit trials of the "
             f"'{cfg['rates_architecture']}' architecture (spec 3.3). Matrices: Euclidean distances of the observed "
             "hidden layer after training; same/diff = mean same-target / mean different-target distance; r = Pearson "
-            "correlation of the 6 pairwise distances. " + cfg["scale_note"])
+            "correlation of the 6 pairwise distances. " + cfg["draw"]["scale_note"])
     width = (_X_TWO + _MAT + 0.9) if two else (_X_TH + _MAT + 0.35)
     n_lines = len(textwrap.wrap(note, max(40, int(width * 0.98 * 72 / (0.5 * 6.5))))) + 1
     bottom = 0.15 + n_lines * 6.5 * 1.25 / 72

@@ -117,7 +117,7 @@ def checks(df, cfg: dict):
 def _example_rows(d: dict, cfg: dict) -> list[int]:
     """Data rows (context "x") of the configured examples ``(i_x, i_y)`` (indices of the blob centres)."""
     nc = cfg["data"]["n_centres"]
-    return [ix * nc + iy for ix, iy in cfg["examples"]]
+    return [ix * nc + iy for ix, iy in cfg["draw"]["examples"]]
 
 
 def draw(df, cfg: dict):

@@ -232,7 +232,7 @@ def draw(df, cfg: dict):
     ms = metrics_of(df, FIGURE_ID, RUNS)
     note = common_note(df, cfg, FIGURE_ID, RUNS, ms) + ("Low weights: each context collapses onto a line along its "
                                                      "relevant feature; high weights: a 2-D square per context. ") \
-        + cfg["scale_note"]
+        + cfg["draw"]["scale_note"]
     return draw_runs(df, cfg, FIGURE_ID, RUNS, "AB", note, ms)
 
 

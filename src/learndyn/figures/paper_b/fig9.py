@@ -110,7 +110,7 @@ def draw_structure(df, cfg: dict, method: str):
             f"{min(acc):.3f}-{max(acc):.3f}. Pearson r(A, B) = {s['r_all']:.3f} (all entries), {s['r_diff']:.3f} "
             f"(different labels); network same/different-label mean D^2 = {s['same_diff_ratio']:.3f}. "
             "Sequential colour map from 0 (dark = close). ")
-    plotting.caption(fig, note + cfg["scale_note"])
+    plotting.caption(fig, note + cfg["draw"]["scale_note"])
     return fig
 
 
