@@ -365,6 +365,6 @@ def test_the_commit_of_a_partial_item_comes_from_its_rule_logs():
     assert record.log_commit("learndyn commit: abc123\nb5_pool: 10 rows\n") == "abc123"
     assert record.log_commit("b5_pool: 10 rows\n") is None          # a log written before the line existed
     assert record.joint_commit(["abc", "abc"]) == "abc"
-    assert record.joint_commit(["abc", "def"]) == "several: abc, def"
+    assert record.joint_commit(["abc1234567", "def1234567+dirty"]) == "several (2): abc1234, def1234+dirty"
     assert record.joint_commit(["abc", None]) == "unknown"
     assert record.joint_commit([]) == "unknown"

@@ -157,12 +157,15 @@ def log_commit(text: str) -> str | None:
 
 
 def joint_commit(commits) -> str:
-    """One commit for a set of jobs' commits (None: the log names none): the commit when all agree, ``"several:
-    a, b"`` when they differ, ``"unknown"`` when a job's commit is unknown."""
+    """One commit for a set of jobs' commits (None: the log names none): the commit when all agree, ``"several (2):
+    abc1234, def5678"`` (short hashes) when they differ, ``"unknown"`` when a job's commit is unknown."""
     found = set(commits)
     if not found or None in found or "unknown" in found:
         return "unknown"
-    return found.pop() if len(found) == 1 else "several: " + ", ".join(sorted(found))
+    if len(found) == 1:
+        return found.pop()
+    short = sorted({c[:7] + ("+dirty" if c.endswith("+dirty") else "") for c in found})
+    return f"several ({len(short)}): " + ", ".join(short)
 
 
 def wall_times(paper: str, seconds: Mapping[str, float]) -> dict[str, float]:
