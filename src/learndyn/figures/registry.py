@@ -70,7 +70,7 @@ def input_files(st: Step, job: dict, paper_cfg: dict, batches: dict) -> list[str
     if st.inputs is None:
         return []
     if callable(st.inputs):
-        fig = next(f for f, s in steps() if s.name == st.name)
+        fig = step(st.name)[0]
         wanted = st.inputs(fig.block(st, paper_cfg), job)
     else:
         wanted = []

@@ -82,8 +82,8 @@ class Step:
     batched, ``fig8_{experiment}.parquet`` with a wildcard); keys: dotted config paths the numbers depend on,
     relative to the figure's block (``scope="figure"``) or the paper's (``scope="paper"``, may hold
     ``{wildcard}``); batch: the ``batches`` config key giving the number of jobs (items ``range(batch, n,
-    n_batches)``; ``batch_items(block)`` caps it at the number of items), or None; wildcard: ``(name, values)`` for
-    one job per value, or ``jobs_of(block) -> [{wildcard: value, ...}]`` for wildcards taken from the config;
+    n_batches)``; ``batch_items(block)`` caps it at the number of items), or None; jobs_of: ``block -> [{wildcard:
+    value, ...}]``, one job per entry, for an output with ``{wildcard}`` fields;
     view: ``(selection, wildcards) -> cfg`` the function takes; inputs: the steps whose tables it transforms,
     as step names (their jobs with the same wildcard values) or ``(block, job) -> [(step name, filter)]`` (filter:
     a dict of wildcard values or a predicate on the job; :func:`learndyn.figures.registry.input_files`);
@@ -97,7 +97,6 @@ class Step:
     output: str
     keys: tuple[str, ...]
     batch: str | None = None
-    wildcard: tuple[str, tuple[str, ...]] | None = None
     env: str = "numpy"
     gpu: bool = False
     mem_mb: Cost = 500
@@ -115,16 +114,11 @@ class Step:
             raise ValueError(f"step {self.name}: env {self.env!r} is not one of {sorted(ENVIRONMENTS)}")
         if self.scope not in SCOPES:
             raise ValueError(f"step {self.name}: scope {self.scope!r} is not one of {SCOPES}")
-        if self.wildcard is not None and self.jobs_of is not None:
-            raise ValueError(f"step {self.name}: give wildcard or jobs_of, not both")
-        if self.batch is not None and self.wildcard is not None:
-            raise ValueError(f"step {self.name}: a step is batched or has a wildcard, not both")
         if not self.keys:
             raise ValueError(f"step {self.name}: declare the config keys its numbers depend on")
-        if self.wildcard is not None and self.wildcard_names() != (self.wildcard[0],):
-            raise ValueError(f"step {self.name}: output {self.output!r} must contain {{{self.wildcard[0]}}} only")
-        if self.wildcard_names() and self.wildcard is None and self.jobs_of is None:
-            raise ValueError(f"step {self.name}: output {self.output!r} has wildcards: give wildcard or jobs_of")
+        if bool(self.wildcard_names()) != (self.jobs_of is not None):
+            raise ValueError(f"step {self.name}: an output with {{wildcard}} fields ({self.output!r}) needs jobs_of, "
+                             "and jobs_of needs them")
 
     def wildcard_names(self) -> tuple[str, ...]:
         """The names of the step's wildcards besides ``batch``: the ``{name}`` fields of its output, in order."""
@@ -140,13 +134,7 @@ class Step:
         """The wildcard values of every job of this step (``batches``: the ``batches`` config block; ``block``:
         the config block of the step's scope, needed for config-dependent jobs and batch caps), with
         ``n_batches`` for a batched step."""
-        if self.jobs_of is not None:
-            base = [dict(j) for j in self.jobs_of(block)]
-        elif self.wildcard is not None:
-            name, values = self.wildcard
-            base = [{name: v} for v in values]
-        else:
-            base = [{}]
+        base = [dict(j) for j in self.jobs_of(block)] if self.jobs_of is not None else [{}]
         if self.batch is None:
             return base
         out = []

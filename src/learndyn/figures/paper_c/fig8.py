@@ -213,7 +213,7 @@ def _minutes(c: dict, n_batches: int) -> int:
 FIGURE = Figure(
     id="c8", paper="paper_c", name="fig8", checks=checks, draw=draw,
     steps=(
-        Step("c8_compute", compute, "fig8_{experiment}", wildcard=("experiment", EXPERIMENTS),
+        Step("c8_compute", compute, "fig8_{experiment}", jobs_of=lambda c: [{"experiment": e} for e in EXPERIMENTS],
              keys=("seed", "n_hidden", "perturbation", "learning_rate", "lambdas", "learned_loss")
              + tuple(f"{x}.{k}" for x in EXPERIMENTS
                      for k in ("sigma", "phase1_steps", "phase2_steps", "record_every", "snapshot_every"))
