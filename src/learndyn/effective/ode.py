@@ -42,10 +42,12 @@ def three_variable_rhs(z, eta_h, eta_y, dx2, dy2):
     arrays broadcastable to ``z.shape[:-1]`` (so many parameter sets evaluate at once).
     Rates may be negative (the fit explores them). Returns ``(..., 3)``.
     """
-    z = state_array(z)
-    eh, ey, dx2, dy2 = (numeric(n, v) for n, v in
-                        (("eta_h", eta_h), ("eta_y", eta_y), ("dx2", dx2), ("dy2", dy2)))
-    return _rhs(z, eh, ey, dx2, dy2)
+    return _rhs(state_array(z), *_parameters(eta_h, eta_y, dx2, dy2))
+
+
+def _parameters(eta_h, eta_y, dx2, dy2):
+    """The four parameters of Eq. 7 / 21, each checked numeric (named in the error)."""
+    return tuple(numeric(n, v) for n, v in (("eta_h", eta_h), ("eta_y", eta_y), ("dx2", dx2), ("dy2", dy2)))
 
 
 def _rhs(z, eh, ey, dx2, dy2):
@@ -65,10 +67,7 @@ def three_variable_jacobian(z, eta_h, eta_y, dx2, dy2):
     ``z``: ``(..., 3)``; parameters broadcast to ``z.shape[:-1]``. Returns ``(..., 3, 3)``.
     Used by the stiff solver and to check the fixed-point analysis (Eq. 29-31).
     """
-    z = state_array(z)
-    eh, ey, dx2, dy2 = (numeric(n, v) for n, v in
-                        (("eta_h", eta_h), ("eta_y", eta_y), ("dx2", dx2), ("dy2", dy2)))
-    return _jac(z, eh, ey, dx2, dy2)
+    return _jac(state_array(z), *_parameters(eta_h, eta_y, dx2, dy2))
 
 
 def _jac(z, eh, ey, dx2, dy2):
